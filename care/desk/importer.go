@@ -1,0 +1,147 @@
+package desk
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"runtime"
+	"sync"
+
+	"github.com/branchline/branchline/care/ingest"
+	"github.com/branchline/branchline/care/triage"
+	"github.com/branchline/branchline/channels"
+	"github.com/branchline/branchline/models"
+)
+
+// ImportReport says what an import did.
+type ImportReport struct {
+	File       string            `json:"file"`
+	Read       int               `json:"read"`       // valid rows
+	Inserted   int               `json:"inserted"`   // new messages
+	Duplicates int               `json:"duplicates"` // already there
+	Rejected   int               `json:"rejected"`   // bad rows
+	Errors     []ingest.RowError `json:"errors"`     // the first MaxReportedErrors bad rows
+}
+
+// MaxReportedErrors bounds the bad rows an import report lists.
+const MaxReportedErrors = 1000
+
+// importBatch is how many rows go into one transaction.
+const importBatch = 2000
+
+// Import reads messages from r (JSON Lines or CSV; name picks the format
+// by extension), triages them and stores the new ones. Bad rows are
+// reported and skipped; rows already stored are skipped, so importing the
+// same file twice adds nothing. progress, if not nil, is called with the
+// number of rows read so far.
+func (d *Desk) Import(ctx context.Context, r io.Reader, name string, progress func(read int)) (ImportReport, error) {
+	rep := ImportReport{File: name, Errors: []ingest.RowError{}}
+	loc := d.Location()
+	triager, _, _ := d.tools()
+	source := "import:" + name
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	raw := make(chan []ingest.Record, 2)
+	ready := make(chan []models.Inbound, 2)
+	var parseErrs []ingest.RowError
+	var parseErr error
+
+	// Parse.
+	go func() {
+		defer close(raw)
+		batch := make([]ingest.Record, 0, importBatch)
+		parseErrs, parseErr = ingest.Parse(r, ingest.Options{Name: name, Zone: loc.Zone(), Now: d.now()}, func(rec ingest.Record) error {
+			batch = append(batch, rec)
+			if len(batch) == importBatch {
+				select {
+				case raw <- batch:
+				case <-ctx.Done():
+					return ctx.Err()
+				}
+				batch = make([]ingest.Record, 0, importBatch)
+			}
+			return nil
+		})
+		if len(batch) > 0 {
+			select {
+			case raw <- batch:
+			case <-ctx.Done():
+			}
+		}
+	}()
+
+	// Triage, on every core.
+	var wg sync.WaitGroup
+	for range max(1, runtime.GOMAXPROCS(0)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for recs := range raw {
+				out := make([]models.Inbound, len(recs))
+				for i, rec := range recs {
+					out[i] = inboundOf(triager, rec.Platform, rec.Account, channels.Item{
+						PlatformID: rec.ID, ThreadID: rec.Thread, AuthorName: rec.Author, AuthorID: rec.AuthorID,
+						Text: rec.Text, Kind: rec.Kind, Rating: rec.Rating, CreatedAt: rec.CreatedAt}, source)
+				}
+				select {
+				case ready <- out:
+				case <-ctx.Done():
+					return
+				}
+			}
+		}()
+	}
+	go func() { wg.Wait(); close(ready) }()
+
+	// Store, one transaction per batch.
+	var storeErr error
+	for batch := range ready {
+		if storeErr != nil {
+			continue // drain
+		}
+		res, err := d.store.InsertInbound(ctx, loc.ID, batch)
+		if err != nil {
+			storeErr = err
+			cancel()
+			continue
+		}
+		rep.Read += len(batch)
+		rep.Inserted += res.Inserted
+		rep.Duplicates += res.Duplicates
+		if progress != nil {
+			progress(rep.Read)
+		}
+	}
+	rep.Rejected = len(parseErrs)
+	rep.Errors = append(rep.Errors, parseErrs[:min(len(parseErrs), MaxReportedErrors)]...)
+	if storeErr != nil {
+		return rep, fmt.Errorf("import %s: %w (rows stored before the failure are kept)", name, storeErr)
+	}
+	if parseErr != nil {
+		return rep, fmt.Errorf("import %s: %w", name, parseErr)
+	}
+	if err := d.store.Audit(context.WithoutCancel(ctx), "system", "import", source, map[string]any{
+		"read": rep.Read, "inserted": rep.Inserted, "duplicates": rep.Duplicates, "rejected": rep.Rejected}); err != nil {
+		return rep, err
+	}
+	return rep, nil
+}
+
+// inboundOf triages an item into a row to store.
+func inboundOf(t *triage.Triager, platform, account string, it channels.Item, source string) models.Inbound {
+	res := t.Triage(triage.Input{Text: it.Text, Kind: it.Kind, Platform: platform, Rating: it.Rating})
+	listening, _ := json.Marshal(res.Listening)
+	if res.Listening == nil {
+		listening = []byte("[]")
+	}
+	reasons, _ := json.Marshal(res.Reasons)
+	return models.Inbound{
+		Platform: platform, Account: account, PlatformID: it.PlatformID, ThreadID: it.ThreadID,
+		AuthorName: it.AuthorName, AuthorID: it.AuthorID, Text: it.Text, Kind: it.Kind, Rating: it.Rating,
+		CreatedAt: it.CreatedAt, Source: source,
+		Triage: models.Triaged{NeedsResponse: res.NeedsResponse, Stage: res.Stage, Department: res.Department,
+			Sentiment: res.Sentiment, Crisis: res.Crisis, Priority: res.Priority, Listening: string(listening), Reasons: string(reasons)},
+	}
+}

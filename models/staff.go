@@ -1,0 +1,107 @@
+package models
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// Staff roles at a store.
+const (
+	RoleManager = "manager"
+	RoleCrew    = "crew"
+	RoleTrainee = "trainee"
+)
+
+// Staff is a person who works the inbox at this location.
+type Staff struct {
+	ID        int64 `gorm:"primaryKey"`
+	Name      string
+	Handle    string // short login name, unique
+	Role      string
+	PINHash   string `gorm:"column:pin_hash"`
+	Active    bool
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// TableName keeps the table's name singular-free: "staff".
+func (Staff) TableName() string { return "staff" }
+
+// FirstName is the first word of the name.
+func (st Staff) FirstName() string {
+	for i, r := range st.Name {
+		if r == ' ' {
+			return st.Name[:i]
+		}
+	}
+	return st.Name
+}
+
+// StaffList lists the location's staff.
+func (s *Store) StaffList(ctx context.Context) ([]Staff, error) {
+	var ss []Staff
+	return ss, s.read(ctx).Order("role, name").Limit(1000).Find(&ss).Error
+}
+
+// StaffByHandle finds a member of staff by handle.
+func (s *Store) StaffByHandle(ctx context.Context, handle string) (Staff, error) {
+	var st Staff
+	err := s.read(ctx).Where("handle = ?", handle).First(&st).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return st, fmt.Errorf("staff %q: %w", handle, ErrNotFound)
+	}
+	return st, err
+}
+
+// StaffByID finds a member of staff by ID.
+func (s *Store) StaffByID(ctx context.Context, id int64) (Staff, error) {
+	var st Staff
+	err := s.read(ctx).First(&st, id).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return st, fmt.Errorf("staff %d: %w", id, ErrNotFound)
+	}
+	return st, err
+}
+
+// CreateStaff adds a member of staff; actor is who did it.
+func (s *Store) CreateStaff(ctx context.Context, actor string, st *Staff) error {
+	switch st.Role {
+	case RoleManager, RoleCrew, RoleTrainee:
+	default:
+		return fmt.Errorf("staff %q: role must be manager, crew or trainee, not %q", st.Handle, st.Role)
+	}
+	st.Active = true
+	return s.write(ctx, func(tx *gorm.DB) error {
+		if err := tx.Create(st).Error; err != nil {
+			if errors.Is(err, gorm.ErrDuplicatedKey) {
+				return fmt.Errorf("staff handle %q is taken", st.Handle)
+			}
+			return fmt.Errorf("create staff %s: %w", st.Handle, err)
+		}
+		return appendAudit(tx, s.Now(), actor, "staff.create", subject("staff", st.ID), map[string]any{"handle": st.Handle, "role": st.Role})
+	})
+}
+
+// SetStaffRole changes a member of staff's role (a trainee ready to reply
+// alone becomes crew).
+func (s *Store) SetStaffRole(ctx context.Context, actor string, id int64, role string) error {
+	switch role {
+	case RoleManager, RoleCrew, RoleTrainee:
+	default:
+		return fmt.Errorf("role must be manager, crew or trainee, not %q", role)
+	}
+	return s.write(ctx, func(tx *gorm.DB) error {
+		res := tx.Model(&Staff{}).Where("id = ?", id).Updates(map[string]any{"role": role, "updated_at": s.Now()})
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return fmt.Errorf("staff %d: %w", id, ErrNotFound)
+		}
+		return appendAudit(tx, s.Now(), actor, "staff.role", subject("staff", id), map[string]any{"role": role})
+	})
+}

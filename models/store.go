@@ -1,0 +1,138 @@
+// Package models holds Branchline's data: the GORM entities of a node and
+// the Store that reads and writes them in the node's own SQLite database.
+//
+// The database runs in WAL mode with foreign keys on and a busy timeout.
+// All writes go through one connection, because SQLite allows one writer at
+// a time; reads use a small pool of their own, which WAL lets run beside the
+// writer. The schema is created and upgraded by numbered migrations
+// (migrate.go), so a database made by an earlier version opens without loss.
+package models
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/glebarez/sqlite"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+)
+
+// Store is a node's database.
+type Store struct {
+	w    *gorm.DB // the one writer connection
+	r    *gorm.DB // readers
+	path string
+	now  func() time.Time
+	log  *slog.Logger
+}
+
+// Option configures Open.
+type Option func(*Store)
+
+// WithClock sets the clock the store stamps rows with; tests pass a fake.
+func WithClock(now func() time.Time) Option { return func(s *Store) { s.now = now } }
+
+// WithLogger sets the logger for slow or failed queries.
+func WithLogger(l *slog.Logger) Option { return func(s *Store) { s.log = l } }
+
+// BusyTimeout is how long a write waits for another process's write (the
+// desktop app and a CLI command can share one database).
+const BusyTimeout = 10 * time.Second
+
+// Open opens (creating if needed) the database at path and brings its
+// schema up to date.
+func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
+	s := &Store{path: path, now: time.Now, log: slog.New(slog.DiscardHandler)}
+	for _, o := range opts {
+		o(s)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	var err error
+	if s.w, err = s.open(path, 1, true); err != nil {
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	if err := migrate(ctx, s.w, 0); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	if s.r, err = s.open(path, 4, false); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	return s, nil
+}
+
+func (s *Store) open(path string, conns int, writer bool) (*gorm.DB, error) {
+	q := url.Values{}
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", BusyTimeout.Milliseconds()))
+	q.Add("_pragma", "synchronous(FULL)")
+	q.Add("_pragma", "cache_size(-32000)")
+	if writer {
+		q.Add("_pragma", "journal_mode(WAL)")
+		q.Add("_txlock", "immediate")
+	} else {
+		q.Add("_pragma", "query_only(1)")
+	}
+	dsn := "file:" + path + "?" + q.Encode()
+	db, err := gorm.Open(sqlite.Open(dsn), &gorm.Config{
+		TranslateError:         true,
+		NowFunc:                func() time.Time { return s.now().UTC() },
+		Logger:                 logger.Discard,
+		SkipDefaultTransaction: true,
+		PrepareStmt:            false,
+	})
+	if err != nil {
+		return nil, err
+	}
+	sqlDB, err := db.DB()
+	if err != nil {
+		return nil, err
+	}
+	sqlDB.SetMaxOpenConns(conns)
+	sqlDB.SetMaxIdleConns(conns)
+	sqlDB.SetConnMaxIdleTime(0)
+	return db, nil
+}
+
+// Close closes the database.
+func (s *Store) Close() error {
+	var errs []error
+	for _, db := range []*gorm.DB{s.r, s.w} {
+		if db == nil {
+			continue
+		}
+		if sqlDB, err := db.DB(); err == nil {
+			errs = append(errs, sqlDB.Close())
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Path is the database file.
+func (s *Store) Path() string { return s.path }
+
+// Now is the store's clock, in UTC.
+func (s *Store) Now() time.Time { return s.now().UTC() }
+
+// write runs fn in a write transaction on the writer connection.
+func (s *Store) write(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	return s.w.WithContext(ctx).Transaction(fn)
+}
+
+// read returns the reader pool bound to ctx.
+func (s *Store) read(ctx context.Context) *gorm.DB { return s.r.WithContext(ctx) }
+
+// Checkpoint folds the write-ahead log back into the database file; the
+// desktop app calls it when it closes.
+func (s *Store) Checkpoint(ctx context.Context) error {
+	return s.w.WithContext(ctx).Exec("PRAGMA wal_checkpoint(TRUNCATE)").Error
+}

@@ -1,0 +1,374 @@
+package models
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// clock is a settable fake clock.
+type clock struct{ t time.Time }
+
+func (c *clock) now() time.Time          { return c.t }
+func (c *clock) advance(d time.Duration) { c.t = c.t.Add(d) }
+
+var t0 = time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
+
+func openTest(t testing.TB) (*Store, *clock) {
+	t.Helper()
+	c := &clock{t: t0}
+	s, err := Open(context.Background(), filepath.Join(t.TempDir(), "branchline.db"), WithClock(c.now))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s, c
+}
+
+func mustLocation(t testing.TB, s *Store) Location {
+	t.Helper()
+	l := Location{Name: "Copper Kettle Riverside", ShortName: "Riverside", TimeZone: "America/Los_Angeles", OpeningHours: `{"mon":["11:00-22:00"]}`}
+	if err := s.CreateLocation(context.Background(), &l); err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+func inbound(i int, text string, needs bool) Inbound {
+	return Inbound{
+		Platform: "facebook", Account: "copperkettle.riverside", PlatformID: fmt.Sprintf("fb-%d", i),
+		AuthorName: fmt.Sprintf("Customer %d", i%7), AuthorID: fmt.Sprintf("u%d", i%7), Text: text, Kind: "comment",
+		CreatedAt: t0.Add(-time.Duration(1000-i) * time.Minute), Source: "test",
+		Triage: Triaged{NeedsResponse: needs, Stage: "pre_purchase", Department: "sales", Reasons: `[{"rule":"question"}]`},
+	}
+}
+
+func TestInsertInboundNeverDuplicates(t *testing.T) {
+	s, _ := openTest(t)
+	ctx := context.Background()
+	l := mustLocation(t, s)
+	batch := []Inbound{inbound(1, "what time do you open?", true), inbound(2, "thanks!", false), inbound(1, "what time do you open?", true)}
+	res, err := s.InsertInbound(ctx, l.ID, batch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Inserted != 2 || res.Duplicates != 1 {
+		t.Fatalf("first insert: %+v, want 2 inserted and 1 duplicate", res)
+	}
+	res, err = s.InsertInbound(ctx, l.ID, batch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Inserted != 0 || res.Duplicates != 3 {
+		t.Fatalf("second insert: %+v, want nothing new", res)
+	}
+	n, _ := s.CountMessages(ctx, "in")
+	if n != 2 {
+		t.Fatalf("%d messages stored, want 2", n)
+	}
+	// The same platform ID on another account is another message.
+	other := inbound(1, "what time do you open?", true)
+	other.Account = "copperkettle.jobs"
+	if res, err := s.InsertInbound(ctx, l.ID, []Inbound{other}); err != nil || res.Inserted != 1 {
+		t.Fatalf("other account: %+v %v", res, err)
+	}
+	accs, _ := s.Accounts(ctx)
+	if len(accs) != 2 || accs[0].State != AccountImportOnly {
+		t.Fatalf("accounts = %+v, want two import-only accounts", accs)
+	}
+}
+
+func TestInsertInboundTracksCustomersAndConversations(t *testing.T) {
+	s, _ := openTest(t)
+	ctx := context.Background()
+	l := mustLocation(t, s)
+	a := inbound(1, "is the patio open?", true)
+	b := inbound(8, "and do you allow dogs?", true) // same customer (i%7 == 1), same thread
+	a.ThreadID, b.ThreadID = "post-1", "post-1"
+	c := inbound(15, "dm: where is my order", true) // same customer, another thread
+	c.Kind = "dm"
+	if _, err := s.InsertInbound(ctx, l.ID, []Inbound{a, b, c}); err != nil {
+		t.Fatal(err)
+	}
+	row, err := s.MessageByID(ctx, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	thread, err := s.ConversationMessages(ctx, row.ConversationID, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(thread) != 2 || thread[0].Text != a.Text || thread[1].Text != b.Text {
+		t.Fatalf("thread = %+v", thread)
+	}
+	hist, err := s.CustomerHistory(ctx, *row.CustomerID, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(hist) != 3 {
+		t.Fatalf("customer history has %d messages, want 3 across the comment thread and the DM", len(hist))
+	}
+	cust, _ := s.CustomerByID(ctx, *row.CustomerID)
+	if cust.MessageCount != 3 {
+		t.Errorf("message count = %d, want 3", cust.MessageCount)
+	}
+}
+
+func TestInboxFiltersAndPages(t *testing.T) {
+	s, _ := openTest(t)
+	ctx := context.Background()
+	l := mustLocation(t, s)
+	var batch []Inbound
+	for i := range 120 {
+		batch = append(batch, inbound(i, fmt.Sprintf("message number %d about fries", i), i%3 == 0))
+	}
+	if _, err := s.InsertInbound(ctx, l.ID, batch); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		filter string
+		want   int
+	}{{FilterAll, 120}, {FilterNeedsResponse, 40}, {FilterUnanswered, 120}}
+	for _, tt := range tests {
+		t.Run(tt.filter, func(t *testing.T) {
+			var seen []int64
+			cursor := ""
+			for page := 0; ; page++ {
+				rows, next, err := s.Inbox(ctx, InboxQuery{Filter: tt.filter, Limit: 25, After: cursor})
+				if err != nil {
+					t.Fatal(err)
+				}
+				for i, r := range rows {
+					if len(seen) > 0 && i == 0 {
+						prev, _ := s.MessageByID(ctx, seen[len(seen)-1])
+						if r.CreatedAt.After(prev.CreatedAt) {
+							t.Fatalf("page %d starts newer than the previous page ended", page)
+						}
+					}
+					seen = append(seen, r.ID)
+				}
+				if next == "" {
+					break
+				}
+				cursor = next
+			}
+			if len(seen) != tt.want {
+				t.Fatalf("paged through %d messages, want %d", len(seen), tt.want)
+			}
+			uniq := map[int64]bool{}
+			for _, id := range seen {
+				uniq[id] = true
+			}
+			if len(uniq) != len(seen) {
+				t.Fatalf("a message came twice while paging")
+			}
+		})
+	}
+	if _, _, err := s.Inbox(ctx, InboxQuery{Filter: "urgent"}); err == nil || !strings.Contains(err.Error(), `"urgent"`) {
+		t.Errorf("unknown filter error = %v", err)
+	}
+	if _, _, err := s.Inbox(ctx, InboxQuery{After: "not-a-cursor"}); !errors.Is(err, ErrBadCursor) {
+		t.Errorf("bad cursor error = %v", err)
+	}
+}
+
+func TestFullTextSearch(t *testing.T) {
+	s, _ := openTest(t)
+	ctx := context.Background()
+	l := mustLocation(t, s)
+	msgs := []Inbound{inbound(1, "The fries were soggy and cold", true), inbound(2, "Loved the Smokehouse burger", false), inbound(3, "Crème brûlée shake please!", true)}
+	if _, err := s.InsertInbound(ctx, l.ID, msgs); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		query string
+		want  []string // platform IDs
+	}{
+		{"soggy", []string{"fb-1"}},
+		{"SOGGY fries", []string{"fb-1"}},
+		{"smoke", []string{"fb-2"}},          // the last word is a prefix
+		{"creme brulee", []string{"fb-3"}},   // diacritics folded
+		{`fries OR smokehouse`, nil},         // FTS syntax is not interpreted: "or" is a word
+		{`(fries "cold"*`, []string{"fb-1"}}, // nor are its brackets, quotes and stars
+		{"customer 2", []string{"fb-2"}},     // author names are indexed
+		{"pizza", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.query, func(t *testing.T) {
+			rows, _, err := s.Inbox(ctx, InboxQuery{Search: tt.query})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, r := range rows {
+				got = append(got, r.PlatformID)
+			}
+			if strings.Join(got, ",") != strings.Join(tt.want, ",") {
+				t.Errorf("search %q = %v, want %v", tt.query, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestAuditLogIsAppendOnlyAndChained(t *testing.T) {
+	s, _ := openTest(t)
+	ctx := context.Background()
+	mustLocation(t, s)
+	for i := range 5 {
+		if err := s.Audit(ctx, "maria", "test.event", Subject("thing", int64(i)), map[string]int{"i": i}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n, err := s.VerifyAudit(ctx)
+	if err != nil || n != 6 {
+		t.Fatalf("VerifyAudit = %d, %v; want 6 entries that verify", n, err)
+	}
+	if err := s.w.Exec("UPDATE audit_events SET actor = 'mallory' WHERE id = 3").Error; err == nil {
+		t.Fatal("an audit event was updated")
+	}
+	if err := s.w.Exec("DELETE FROM audit_events WHERE id = 3").Error; err == nil {
+		t.Fatal("an audit event was deleted")
+	}
+	// With the triggers dropped, a forged row breaks the chain.
+	s.w.Exec("DROP TRIGGER audit_events_no_update")
+	if err := s.w.Exec("UPDATE audit_events SET actor = 'mallory' WHERE id = 3").Error; err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.VerifyAudit(ctx); !errors.Is(err, ErrAuditTampered) {
+		t.Fatalf("VerifyAudit after tampering = %v, want ErrAuditTampered", err)
+	}
+}
+
+func TestModelsMatchSchema(t *testing.T) {
+	s, _ := openTest(t)
+	for _, m := range []any{&Location{}, &Account{}, &Customer{}, &Staff{}, &Conversation{}, &Message{}, &Reply{}, &Template{}, &GuidelinePack{}, &AuditEvent{}, &Setting{}} {
+		stmt := s.w.Model(m).Statement
+		if err := stmt.Parse(m); err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range stmt.Schema.Fields {
+			if f.DBName == "" {
+				continue
+			}
+			if !s.w.Migrator().HasColumn(m, f.DBName) {
+				t.Errorf("%s.%s has no column %s in table %s", stmt.Schema.Name, f.Name, f.DBName, stmt.Schema.Table)
+			}
+		}
+	}
+}
+
+func TestOpenRefusesNewerSchema(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "db")
+	s, err := Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.w.Exec("PRAGMA user_version = 999")
+	s.Close()
+	if _, err := Open(context.Background(), path); err == nil || !strings.Contains(err.Error(), "newer") {
+		t.Fatalf("opening a newer database: %v", err)
+	}
+}
+
+// TestMigrationFromVersion1 opens a database file made by schema version
+// 1 (testdata/schema-v1.db, written by writeV1Fixture) and checks that the
+// upgrade keeps every row and indexes the old messages for search.
+func TestMigrationFromVersion1(t *testing.T) {
+	if os.Getenv("BRANCHLINE_WRITE_FIXTURE") != "" {
+		writeV1Fixture(t, "testdata/schema-v1.db")
+	}
+	path := filepath.Join(t.TempDir(), "old.db")
+	copyFile(t, "testdata/schema-v1.db", path)
+	s, err := Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	var version int
+	s.w.Raw("PRAGMA user_version").Scan(&version)
+	if version != SchemaVersion() {
+		t.Fatalf("schema version %d after open, want %d", version, SchemaVersion())
+	}
+	n, _ := s.CountMessages(ctx, "in")
+	if n != 3 {
+		t.Fatalf("%d messages after the upgrade, want the 3 of the old file", n)
+	}
+	rows, _, err := s.Inbox(ctx, InboxQuery{Search: "onion rings"})
+	if err != nil || len(rows) != 1 || rows[0].AuthorName != "Dana" {
+		t.Fatalf("search in upgraded data = %+v, %v", rows, err)
+	}
+	if _, err := s.VerifyAudit(ctx); err != nil {
+		t.Fatalf("audit chain of the old file: %v", err)
+	}
+	if l, err := s.Location(ctx); err != nil || l.Name != "Old Town" {
+		t.Fatalf("location = %+v, %v", l, err)
+	}
+}
+
+// writeV1Fixture makes a database with schema version 1 only and a little
+// data, the way version 1 of Branchline wrote it.
+func writeV1Fixture(t *testing.T, path string) {
+	os.Remove(path)
+	c := &clock{t: t0}
+	s := &Store{path: path, now: c.now}
+	w, err := s.open(path, 1, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.w = w
+	ctx := context.Background()
+	if err := migrate(ctx, w, 1); err != nil {
+		t.Fatal(err)
+	}
+	l := Location{Name: "Old Town", TimeZone: "Europe/Berlin"}
+	if err := s.CreateLocation(ctx, &l); err != nil {
+		t.Fatal(err)
+	}
+	// Accounts, conversations and messages as plain rows.
+	exec := func(q string, args ...any) {
+		if err := w.Exec(q, args...).Error; err != nil {
+			t.Fatal(q, err)
+		}
+	}
+	exec(`INSERT INTO accounts (id, location_id, platform, handle, created_at, updated_at) VALUES (1, ?, 'google', 'oldtown', ?, ?)`, l.ID, t0, t0)
+	for i, text := range []string{"Are the onion rings vegan?", "Great shakes", "Order never arrived"} {
+		id := i + 1
+		exec(`INSERT INTO conversations (id, account_id, thread_id, kind, last_message_at, created_at) VALUES (?, 1, ?, 'review', ?, ?)`, id, fmt.Sprint("r", id), t0, t0)
+		exec(`INSERT INTO messages (id, conversation_id, account_id, direction, platform_id, kind, author_name, text, created_at, received_at, needs_response)
+			VALUES (?, ?, 1, 'in', ?, 'review', ?, ?, ?, ?, ?)`, id, id, fmt.Sprint("r", id), []string{"Dana", "Eli", "Fay"}[i], text, t0, t0, i != 1)
+	}
+	if err := w.Exec("PRAGMA wal_checkpoint(TRUNCATE)").Error; err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Exec("PRAGMA journal_mode = DELETE").Error; err != nil {
+		t.Fatal(err)
+	}
+	sqlDB, _ := w.DB()
+	sqlDB.Close()
+}
+
+func copyFile(t *testing.T, from, to string) {
+	t.Helper()
+	in, err := os.Open(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	out, err := os.Create(to)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		t.Fatal(err)
+	}
+	if err := out.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
