@@ -18,9 +18,32 @@ type Customer struct {
 	PlatformUserID string
 	Name           string
 	PersonID       *int64
-	MessageCount   int
 	FirstSeenAt    time.Time
-	LastSeenAt     time.Time
+}
+
+// CustomerStats are figures about a customer, counted from their messages
+// when asked rather than kept up to date on every insert.
+type CustomerStats struct {
+	Messages    int
+	FirstSeenAt time.Time
+	LastSeenAt  time.Time
+}
+
+// CustomerStats counts a customer's messages at this location.
+func (s *Store) CustomerStats(ctx context.Context, customerID int64) (CustomerStats, error) {
+	var row struct {
+		N           int
+		First, Last string
+	}
+	err := s.read(ctx).Raw(`SELECT count(*) AS n, coalesce(min(created_at), '') AS first, coalesce(max(created_at), '') AS last
+		FROM messages WHERE customer_id = ? AND direction = 'in'`, customerID).Scan(&row).Error
+	if err != nil {
+		return CustomerStats{}, err
+	}
+	st := CustomerStats{Messages: row.N}
+	st.FirstSeenAt, _ = parseSQLTime(row.First)
+	st.LastSeenAt, _ = parseSQLTime(row.Last)
+	return st, nil
 }
 
 // CustomerByID returns one customer.

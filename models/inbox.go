@@ -14,7 +14,7 @@ import (
 // Inbox filters.
 const (
 	FilterNeedsResponse = "needs-response" // needs a response, nobody has started one
-	FilterUnanswered    = "unanswered"     // not answered and not dismissed
+	FilterUnanswered    = "unanswered"     // needs a response, none sent yet (some may be under way)
 	FilterAll           = "all"            // every inbound message
 )
 
@@ -57,8 +57,8 @@ func parseCursor(c string) (time.Time, int64, error) {
 // filterSQL gives each filter's WHERE clause, written exactly as the
 // partial indexes in migrate.go are, so SQLite picks them.
 var filterSQL = map[string]string{
-	FilterNeedsResponse: "m.direction = 'in' AND m.needs_response = 1 AND m.status = 'open'",
-	FilterUnanswered:    "m.direction = 'in' AND m.status IN ('open', 'replying')",
+	FilterNeedsResponse: "m.direction = 'in' AND m.needs_response = 1 AND m.status IN ('open', 'replying') AND m.status = 'open'",
+	FilterUnanswered:    "m.direction = 'in' AND m.needs_response = 1 AND m.status IN ('open', 'replying')",
 	FilterAll:           "m.direction = 'in'",
 }
 

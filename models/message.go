@@ -3,8 +3,10 @@ package models
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"gorm.io/gorm"
@@ -98,66 +100,106 @@ type convKey struct {
 // or a repeated poll adds nothing. Accounts it has not seen are created as
 // import-only accounts of locationID; customers and conversations are
 // created or updated, and the full-text index is brought up to date.
+//
+// Rows go in with multi-row statements: the SQLite driver prepares a
+// statement on every execution, which would otherwise cost more than the
+// insert itself.
 func (s *Store) InsertInbound(ctx context.Context, locationID int64, batch []Inbound) (InsertResult, error) {
 	var res InsertResult
 	if len(batch) == 0 {
 		return res, nil
 	}
+	if err := ctx.Err(); err != nil {
+		return res, err
+	}
+	// A batch is short and runs to its end: with a cancellable context the
+	// driver would start a goroutine per statement to watch it, which
+	// costs more than the statement.
+	ctx = context.WithoutCancel(ctx)
 	now := s.Now()
 	err := s.write(ctx, func(tx *gorm.DB) error {
 		res = InsertResult{}
 		pool := tx.Statement.ConnPool
-		prep := func(q string) (*sql.Stmt, error) { return pool.PrepareContext(ctx, q) }
-
 		accounts, err := s.resolveAccounts(ctx, tx, locationID, batch, now)
 		if err != nil {
 			return err
 		}
-		customers, err := upsertCustomers(ctx, prep, batch)
+		customers, err := upsertCustomers(ctx, pool, batch)
 		if err != nil {
 			return err
 		}
-		convs, err := upsertConversations(ctx, prep, batch, accounts, customers, now)
+		convs, err := upsertConversations(ctx, pool, batch, accounts, customers, now)
 		if err != nil {
 			return err
 		}
-
-		ins, err := prep(`INSERT INTO messages (conversation_id, account_id, customer_id, direction, platform_id, kind,
-			author_name, author_id, text, rating, created_at, received_at, source, needs_response, stage, department,
-			sentiment, crisis, priority, listening, reasons, status)
-			VALUES (?, ?, ?, 'in', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open')
-			ON CONFLICT (account_id, platform_id) DO NOTHING`)
+		type key struct {
+			account int64
+			id      string
+		}
+		inserted := map[key]int64{}
+		// Rows go to a temporary table one by one, then into messages in
+		// one statement: the driver prepares a statement on every
+		// execution, and preparing the insert into messages (with its
+		// indexes and conflict clause) costs more than running it.
+		if err := tx.Exec(stagingDDL).Error; err != nil {
+			return fmt.Errorf("staging table: %w", err)
+		}
+		stage, err := pool.PrepareContext(ctx, `INSERT INTO temp.inbound_staging VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 		if err != nil {
 			return err
 		}
-		defer ins.Close()
-		newPerCustomer := map[int64]int{}
-		for i, m := range batch {
+		defer stage.Close()
+		for _, m := range batch {
 			acc := accounts[accountKey(m.Platform, m.Account)]
 			var cust any
 			if id, ok := customers[custKeyOf(m)]; ok {
 				cust = id
 			}
 			t := m.Triage
-			r, err := ins.ExecContext(ctx, convs[convKeyOf(acc, m)], acc, cust, m.PlatformID, m.Kind,
-				m.AuthorName, m.AuthorID, m.Text, m.Rating, m.CreatedAt.UTC(), now, m.Source, t.NeedsResponse,
-				t.Stage, t.Department, t.Sentiment, t.Crisis, t.Priority, orJSON(t.Listening, "[]"), orJSON(t.Reasons, "[]"))
-			if err != nil {
-				return fmt.Errorf("insert message %s/%s %s: %w", m.Platform, m.Account, m.PlatformID, err)
+			if _, err := stage.ExecContext(ctx, convs[convKeyOf(acc, m)], acc, cust, m.PlatformID, m.Kind,
+				m.AuthorName, m.AuthorID, m.Text, m.Rating, m.CreatedAt.UTC(), m.Source, t.NeedsResponse,
+				t.Stage, t.Department, t.Sentiment, t.Crisis, t.Priority, orJSON(t.Listening, "[]"), orJSON(t.Reasons, "[]")); err != nil {
+				return fmt.Errorf("stage message %s/%s %s: %w", m.Platform, m.Account, m.PlatformID, err)
 			}
-			if n, _ := r.RowsAffected(); n == 0 {
-				res.Duplicates++
-				continue
-			}
-			id, err := r.LastInsertId()
-			if err != nil {
+		}
+		var before int64
+		if err := tx.Raw(`SELECT coalesce(max(id), 0) FROM messages`).Scan(&before).Error; err != nil {
+			return err
+		}
+		if err := tx.Exec(insertFromStagingSQL, now).Error; err != nil {
+			return fmt.Errorf("insert messages: %w", err)
+		}
+		// The new rows are the ones above the old largest ID.
+		rows, err := pool.QueryContext(ctx, `SELECT id, account_id, platform_id FROM messages WHERE id > ?`, before)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var k key
+			var id int64
+			if err := rows.Scan(&id, &k.account, &k.id); err != nil {
+				rows.Close()
 				return err
 			}
-			res.Inserted++
-			res.Index = append(res.Index, i)
-			res.IDs = append(res.IDs, id)
-			if c, ok := cust.(int64); ok {
-				newPerCustomer[c]++
+			inserted[k] = id
+		}
+		if err := rows.Close(); err != nil {
+			return fmt.Errorf("insert messages: %w", err)
+		}
+		if err := tx.Exec(`DELETE FROM temp.inbound_staging`).Error; err != nil {
+			return err
+		}
+		// Report in batch order; a platform ID twice in one batch is
+		// stored once.
+		for i, m := range batch {
+			k := key{accounts[accountKey(m.Platform, m.Account)], m.PlatformID}
+			if id, ok := inserted[k]; ok {
+				res.Inserted++
+				res.Index = append(res.Index, i)
+				res.IDs = append(res.IDs, id)
+				delete(inserted, k)
+			} else {
+				res.Duplicates++
 			}
 		}
 		if res.Inserted == 0 {
@@ -165,20 +207,10 @@ func (s *Store) InsertInbound(ctx context.Context, locationID int64, batch []Inb
 		}
 		// New rows of this transaction have consecutive IDs: SQLite gives
 		// each new row the largest ID plus one, and nobody else writes.
-		first, last := res.IDs[0], res.IDs[len(res.IDs)-1]
+		first, last := slices.Min(res.IDs), slices.Max(res.IDs)
 		if err := tx.Exec(`INSERT INTO messages_fts (rowid, text, author_name)
 			SELECT id, text, author_name FROM messages WHERE id BETWEEN ? AND ?`, first, last).Error; err != nil {
 			return fmt.Errorf("index messages: %w", err)
-		}
-		upd, err := prep(`UPDATE customers SET message_count = message_count + ? WHERE id = ?`)
-		if err != nil {
-			return err
-		}
-		defer upd.Close()
-		for id, n := range newPerCustomer {
-			if _, err := upd.ExecContext(ctx, n, id); err != nil {
-				return err
-			}
 		}
 		return nil
 	})
@@ -187,6 +219,37 @@ func (s *Store) InsertInbound(ctx context.Context, locationID int64, batch []Inb
 	}
 	return res, nil
 }
+
+// stagingDDL is the temporary table an import batch passes through.
+const stagingDDL = `CREATE TEMP TABLE IF NOT EXISTS inbound_staging (
+	conversation_id, account_id, customer_id, platform_id, kind, author_name, author_id, text, rating,
+	created_at, source, needs_response, stage, department, sentiment, crisis, priority, listening, reasons)`
+
+// insertFromStagingSQL moves a staged batch into messages, in batch order.
+const insertFromStagingSQL = `INSERT INTO messages (conversation_id, account_id, customer_id, direction, platform_id, kind,
+	author_name, author_id, text, rating, created_at, received_at, source, needs_response, stage, department,
+	sentiment, crisis, priority, listening, reasons, status)
+	SELECT conversation_id, account_id, customer_id, 'in', platform_id, kind, author_name, author_id, text, rating,
+		created_at, ?, source, needs_response, stage, department, sentiment, crisis, priority, listening, reasons, 'open'
+	FROM temp.inbound_staging WHERE true ORDER BY rowid
+	ON CONFLICT (account_id, platform_id) DO NOTHING`
+
+// sqlTimeLayout is how the driver writes times; stored times compare and
+// sort as text whichever way they were written.
+const sqlTimeLayout = "2006-01-02 15:04:05.999999999-07:00"
+
+func sqlTime(t time.Time) string { return t.UTC().Format(sqlTimeLayout) }
+
+func parseSQLTime(s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse(sqlTimeLayout, s)
+	return t.UTC(), err
+}
+
+// upsertChunk bounds the rows of one upsert statement.
+const upsertChunk = 1000
 
 func accountKey(platform, handle string) string { return platform + "\x00" + handle }
 
@@ -244,12 +307,13 @@ func (s *Store) resolveAccounts(ctx context.Context, tx *gorm.DB, locationID int
 	return ids, nil
 }
 
-// upsertCustomers creates or updates one customer per platform identity in
-// the batch.
-func upsertCustomers(ctx context.Context, prep func(string) (*sql.Stmt, error), batch []Inbound) (map[customerKey]int64, error) {
+// upsertCustomers finds or creates one customer per platform identity in
+// the batch: existing ones are only looked up, so a batch of regulars
+// writes nothing here.
+func upsertCustomers(ctx context.Context, pool gorm.ConnPool, batch []Inbound) (map[customerKey]int64, error) {
 	type agg struct {
-		name        string
-		first, last time.Time
+		name  string
+		first time.Time
 	}
 	seen := map[customerKey]*agg{}
 	var order []customerKey
@@ -259,55 +323,70 @@ func upsertCustomers(ctx context.Context, prep func(string) (*sql.Stmt, error), 
 			continue
 		}
 		at := m.CreatedAt.UTC()
-		a, ok := seen[k]
-		if !ok {
-			seen[k] = &agg{name: m.AuthorName, first: at, last: at}
+		if a, ok := seen[k]; !ok {
+			seen[k] = &agg{name: m.AuthorName, first: at}
 			order = append(order, k)
-			continue
-		}
-		if at.Before(a.first) {
+		} else if at.Before(a.first) {
 			a.first = at
-		}
-		if !at.Before(a.last) {
-			a.last = at
-			if m.AuthorName != "" {
-				a.name = m.AuthorName
-			}
 		}
 	}
 	ids := make(map[customerKey]int64, len(seen))
-	if len(order) == 0 {
-		return ids, nil
-	}
-	st, err := prep(`INSERT INTO customers (platform, platform_user_id, name, first_seen_at, last_seen_at)
-		VALUES (?, ?, ?, ?, ?)
-		ON CONFLICT (platform, platform_user_id) DO UPDATE SET
-			name = CASE WHEN excluded.last_seen_at >= customers.last_seen_at AND excluded.name <> '' THEN excluded.name ELSE customers.name END,
-			first_seen_at = min(customers.first_seen_at, excluded.first_seen_at),
-			last_seen_at = max(customers.last_seen_at, excluded.last_seen_at)
-		RETURNING id`)
-	if err != nil {
-		return nil, err
-	}
-	defer st.Close()
-	for _, k := range order {
-		a := seen[k]
-		var id int64
-		if err := st.QueryRowContext(ctx, k.platform, k.userID, a.name, a.first, a.last).Scan(&id); err != nil {
-			return nil, fmt.Errorf("upsert customer %s/%s: %w", k.platform, k.userID, err)
+	collect := func(rows *sql.Rows, err error) error {
+		if err != nil {
+			return fmt.Errorf("customers: %w", err)
 		}
-		ids[k] = id
+		for rows.Next() {
+			var id int64
+			var k customerKey
+			if err := rows.Scan(&id, &k.platform, &k.userID); err != nil {
+				rows.Close()
+				return err
+			}
+			ids[k] = id
+		}
+		return rows.Close()
+	}
+	for lo := 0; lo < len(order); lo += upsertChunk {
+		chunk := order[lo:min(lo+upsertChunk, len(order))]
+		keys := make([][2]string, len(chunk))
+		for i, k := range chunk {
+			keys[i] = [2]string{k.platform, k.userID}
+		}
+		doc, _ := json.Marshal(keys)
+		if err := collect(pool.QueryContext(ctx, `SELECT c.id, c.platform, c.platform_user_id FROM json_each(?) AS j
+			JOIN customers c ON c.platform = j.value ->> 0 AND c.platform_user_id = j.value ->> 1`, string(doc))); err != nil {
+			return nil, err
+		}
+		var missing [][]any
+		for _, k := range chunk {
+			if _, ok := ids[k]; !ok {
+				a := seen[k]
+				missing = append(missing, []any{k.platform, k.userID, a.name, sqlTime(a.first)})
+			}
+		}
+		if len(missing) == 0 {
+			continue
+		}
+		doc, _ = json.Marshal(missing)
+		if err := collect(pool.QueryContext(ctx, `INSERT INTO customers (platform, platform_user_id, name, first_seen_at)
+			SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3 FROM json_each(?) WHERE true
+			ON CONFLICT (platform, platform_user_id) DO NOTHING
+			RETURNING id, platform, platform_user_id`, string(doc))); err != nil {
+			return nil, err
+		}
 	}
 	return ids, nil
 }
 
-// upsertConversations creates or updates one conversation per thread.
-func upsertConversations(ctx context.Context, prep func(string) (*sql.Stmt, error), batch []Inbound,
+// upsertConversations finds or creates one conversation per thread. An
+// existing conversation is only looked up: its latest activity is read
+// from its messages when needed, not rewritten on every import.
+func upsertConversations(ctx context.Context, pool gorm.ConnPool, batch []Inbound,
 	accounts map[string]int64, customers map[customerKey]int64, now time.Time) (map[convKey]int64, error) {
 	type agg struct {
 		kind, dept string
 		customer   any
-		last       time.Time
+		first      time.Time
 	}
 	seen := map[convKey]*agg{}
 	var order []convKey
@@ -315,36 +394,62 @@ func upsertConversations(ctx context.Context, prep func(string) (*sql.Stmt, erro
 		k := convKeyOf(accounts[accountKey(m.Platform, m.Account)], m)
 		at := m.CreatedAt.UTC()
 		if a, ok := seen[k]; ok {
-			if at.After(a.last) {
-				a.last = at
+			if at.Before(a.first) {
+				a.first = at
 			}
 			continue
 		}
-		a := &agg{kind: m.Kind, dept: m.Triage.Department, last: at}
+		a := &agg{kind: m.Kind, dept: m.Triage.Department, first: at}
 		if id, ok := customers[custKeyOf(m)]; ok {
 			a.customer = id
 		}
 		seen[k] = a
 		order = append(order, k)
 	}
-	st, err := prep(`INSERT INTO conversations (account_id, thread_id, kind, customer_id, department, last_message_at, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (account_id, thread_id) DO UPDATE SET
-			last_message_at = max(conversations.last_message_at, excluded.last_message_at),
-			customer_id = coalesce(conversations.customer_id, excluded.customer_id)
-		RETURNING id`)
-	if err != nil {
-		return nil, err
-	}
-	defer st.Close()
 	ids := make(map[convKey]int64, len(seen))
-	for _, k := range order {
-		a := seen[k]
-		var id int64
-		if err := st.QueryRowContext(ctx, k.account, k.thread, a.kind, a.customer, a.dept, a.last, now).Scan(&id); err != nil {
-			return nil, fmt.Errorf("upsert conversation %s: %w", k.thread, err)
+	collect := func(rows *sql.Rows, err error) error {
+		if err != nil {
+			return fmt.Errorf("conversations: %w", err)
 		}
-		ids[k] = id
+		for rows.Next() {
+			var id int64
+			var k convKey
+			if err := rows.Scan(&id, &k.account, &k.thread); err != nil {
+				rows.Close()
+				return err
+			}
+			ids[k] = id
+		}
+		return rows.Close()
+	}
+	for lo := 0; lo < len(order); lo += upsertChunk {
+		chunk := order[lo:min(lo+upsertChunk, len(order))]
+		keys := make([][]any, len(chunk))
+		for i, k := range chunk {
+			keys[i] = []any{k.account, k.thread}
+		}
+		doc, _ := json.Marshal(keys)
+		if err := collect(pool.QueryContext(ctx, `SELECT c.id, c.account_id, c.thread_id FROM json_each(?) AS j
+			JOIN conversations c ON c.account_id = j.value ->> 0 AND c.thread_id = j.value ->> 1`, string(doc))); err != nil {
+			return nil, err
+		}
+		var missing [][]any
+		for _, k := range chunk {
+			if _, ok := ids[k]; !ok {
+				a := seen[k]
+				missing = append(missing, []any{k.account, k.thread, a.kind, a.customer, a.dept, sqlTime(a.first)})
+			}
+		}
+		if len(missing) == 0 {
+			continue
+		}
+		doc, _ = json.Marshal(missing)
+		if err := collect(pool.QueryContext(ctx, `INSERT INTO conversations (account_id, thread_id, kind, customer_id, department, last_message_at, created_at)
+			SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, ? FROM json_each(?) WHERE true
+			ON CONFLICT (account_id, thread_id) DO NOTHING
+			RETURNING id, account_id, thread_id`, sqlTime(now), string(doc))); err != nil {
+			return nil, err
+		}
 	}
 	return ids, nil
 }

@@ -74,7 +74,7 @@ func (d *Desk) Import(ctx context.Context, r io.Reader, name string, progress fu
 
 	// Triage, on every core.
 	var wg sync.WaitGroup
-	for range max(1, runtime.GOMAXPROCS(0)) {
+	for range max(1, runtime.GOMAXPROCS(0)-1) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

@@ -190,58 +190,86 @@ func readLine(br *bufio.Reader) ([]byte, bool, error) {
 	}
 }
 
+// jsonField is one field of a JSON Lines row: a string, or a number for
+// the fields that may be numbers.
+type jsonField struct {
+	set   bool
+	value string
+	kind  string // what it was when it was neither: "a boolean", "an object" …
+	num   bool
+}
+
+func (f *jsonField) UnmarshalJSON(b []byte) error {
+	f.set = true
+	switch {
+	case len(b) == 0:
+		f.kind = "nothing"
+	case b[0] == '"':
+		return json.Unmarshal(b, &f.value)
+	case b[0] == 'n':
+		f.set = false // null: as if absent
+	case b[0] == '-' || (b[0] >= '0' && b[0] <= '9'):
+		f.value, f.num = string(b), true
+	default:
+		f.kind = jsonKind(b)
+	}
+	return nil
+}
+
+// jsonRow is a JSON Lines row; other keys are ignored.
+type jsonRow struct {
+	Platform  jsonField `json:"platform"`
+	Account   jsonField `json:"account"`
+	ID        jsonField `json:"id"`
+	Thread    jsonField `json:"thread"`
+	Author    jsonField `json:"author"`
+	AuthorID  jsonField `json:"author_id"`
+	Text      jsonField `json:"text"`
+	CreatedAt jsonField `json:"created_at"`
+	Kind      jsonField `json:"kind"`
+	Rating    jsonField `json:"rating"`
+}
+
+// numeric are the fields that may be written as numbers.
+var numeric = map[string]bool{"rating": true, "id": true, "thread": true, "author_id": true, "created_at": true}
+
 func (p *parser) jsonLine(line int, raw []byte) error {
-	var obj map[string]json.RawMessage
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	if err := dec.Decode(&obj); err != nil {
-		p.fail(line, "", "not a JSON object: %v", trimJSONErr(err))
-		return nil
-	}
-	if dec.More() {
-		p.fail(line, "", "more than one JSON value on the line")
-		return nil
-	}
-	if obj == nil {
+	if len(raw) == 0 || raw[0] != '{' {
 		p.fail(line, "", "not a JSON object")
 		return nil
 	}
-	vals := make(map[string]string, len(Fields))
-	for _, f := range Fields {
-		v, ok := obj[f]
-		if !ok || string(v) == "null" {
-			continue
-		}
-		var s string
-		if err := json.Unmarshal(v, &s); err == nil {
-			vals[f] = s
-			continue
-		}
-		var n json.Number
-		if err := json.Unmarshal(v, &n); err == nil && (f == "rating" || f == "id" || f == "thread" || f == "author_id" || f == "created_at") {
-			vals[f] = n.String()
-			continue
-		}
-		p.fail(line, f, "must be a string%s, not %s", map[bool]string{true: " or a number", false: ""}[f == "rating" || f == "id" || f == "created_at"], jsonKind(v))
+	var row jsonRow
+	if err := json.Unmarshal(raw, &row); err != nil {
+		p.fail(line, "", "not a JSON object: %v", trimJSONErr(err))
 		return nil
 	}
-	return p.record(line, vals)
-}
-
-func jsonKind(v json.RawMessage) string {
-	switch t := bytes.TrimSpace(v); {
-	case len(t) == 0:
-		return "nothing"
-	case t[0] == '{':
-		return "an object"
-	case t[0] == '[':
-		return "an array"
-	case t[0] == 't' || t[0] == 'f':
-		return "a boolean"
-	case t[0] == '"':
-		return "a string"
+	fields := [...]struct {
+		name string
+		f    *jsonField
+	}{{"platform", &row.Platform}, {"account", &row.Account}, {"id", &row.ID}, {"thread", &row.Thread},
+		{"author", &row.Author}, {"author_id", &row.AuthorID}, {"text", &row.Text}, {"created_at", &row.CreatedAt},
+		{"kind", &row.Kind}, {"rating", &row.Rating}}
+	vals := make(map[string]string, len(fields))
+	for _, fd := range fields {
+		f := fd.f
+		if !f.set {
+			continue
+		}
+		if f.kind != "" || (f.num && !numeric[fd.name]) {
+			kind := f.kind
+			if kind == "" {
+				kind = "a number"
+			}
+			if numeric[fd.name] {
+				p.fail(line, fd.name, "must be a string or a number, not %s", kind)
+			} else {
+				p.fail(line, fd.name, "must be a string, not %s", kind)
+			}
+			return nil
+		}
+		vals[fd.name] = f.value
 	}
-	return "a number"
+	return p.record(line, vals)
 }
 
 func trimJSONErr(err error) string {
@@ -359,7 +387,7 @@ func (p *parser) record(line int, v map[string]string) error {
 		return nil
 	}
 	r.CreatedAt = t
-	if s := v["rating"]; s != "" {
+	if s := v["rating"]; s != "" && s != "0" { // 0 means no rating, as some exports write it
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 || n > 5 {
 			p.fail(line, "rating", "%q is not a whole number from 1 to 5", s)
@@ -398,4 +426,20 @@ func parseTime(s string, zone *time.Location) (time.Time, error) {
 		return time.Unix(n, 0).UTC(), nil
 	}
 	return time.Time{}, fmt.Errorf("%q is not a time: use RFC 3339 (2026-11-20T14:03:00Z), \"2026-11-20 14:03:00\" in the store's time zone, or Unix seconds", s)
+}
+
+func jsonKind(v []byte) string {
+	switch t := bytes.TrimSpace(v); {
+	case len(t) == 0:
+		return "nothing"
+	case t[0] == '{':
+		return "an object"
+	case t[0] == '[':
+		return "an array"
+	case t[0] == 't' || t[0] == 'f':
+		return "a boolean"
+	case t[0] == '"':
+		return "a string"
+	}
+	return "a number"
 }

@@ -117,7 +117,7 @@ func Parse(body string) ([]part, error) {
 
 func position(s string, off int) (line, col int) {
 	line = 1 + strings.Count(s[:off], "\n")
-	col = 1 + len([]rune(s[strings.LastIndexByte(s[:off], '\n')+1 : off]))
+	col = 1 + len([]rune(s[strings.LastIndexByte(s[:off], '\n')+1:off]))
 	return line, col
 }
 

@@ -109,3 +109,63 @@ func TestParseListReportsEveryBadTemplate(t *testing.T) {
 		}
 	}
 }
+
+// FuzzRender checks that rendering never panics, reports only its own
+// errors, and puts each value exactly where its placeholder stood.
+func FuzzRender(f *testing.F) {
+	f.Add("Hi {{customer_first_name}}, sorry about the {{item}}.", "fries")
+	f.Add("{{", "x")
+	f.Add("{{ }} {{a}}}", "")
+	f.Add("}}{{staff_first_name}}{{", "Sam")
+	f.Add("Hi {{customer_first_name}}\n{{ location_name }}", "Zoë 🍔")
+	f.Fuzz(func(t *testing.T, body, value string) {
+		tpl := Template{Name: "fuzz", Body: body, Prompts: []Prompt{{Name: "item", Label: "Item"}}}
+		vars := map[string]string{}
+		for name := range ContextVars {
+			vars[name] = value
+		}
+		out, err := tpl.Render(vars, map[string]string{"item": value})
+		parts, perr := Parse(body)
+		if perr != nil {
+			if !errors.Is(err, ErrSyntax) {
+				t.Fatalf("body %q does not parse (%v) but Render said %v", body, perr, err)
+			}
+			return
+		}
+		var want strings.Builder
+		unknown := false
+		for _, p := range parts {
+			switch {
+			case p.name == "":
+				want.WriteString(p.text)
+			case p.name == "item" || ContextVars[p.name] != "":
+				want.WriteString(strings.TrimSpace(value))
+			default:
+				unknown = true
+			}
+		}
+		switch {
+		case unknown:
+			if !errors.Is(err, ErrUnknown) {
+				t.Fatalf("unknown placeholder in %q, Render said %v", body, err)
+			}
+		case strings.TrimSpace(value) == "" && hasPlaceholder(parts):
+			if !errors.Is(err, ErrMissing) {
+				t.Fatalf("empty value for %q, Render said %v", body, err)
+			}
+		case err != nil:
+			t.Fatalf("Render(%q) failed: %v", body, err)
+		case out != tidy(want.String()):
+			t.Fatalf("Render(%q) = %q, want %q", body, out, tidy(want.String()))
+		}
+	})
+}
+
+func hasPlaceholder(parts []part) bool {
+	for _, p := range parts {
+		if p.name != "" {
+			return true
+		}
+	}
+	return false
+}

@@ -63,6 +63,8 @@ var crisisOrder = []string{"injury", "food_safety", "discrimination", "legal", "
 // concurrent use.
 type Triager struct {
 	cues      map[string]*textmatch.Matcher
+	allCues   *textmatch.Matcher
+	cueOwner  []string // phrase index in allCues → cue list
 	notJobs   *textmatch.Matcher
 	crisis    map[string]*textmatch.Matcher
 	listening []listenGroup
@@ -98,9 +100,16 @@ func New(pack *guidelines.Pack) *Triager {
 		crisis:  make(map[string]*textmatch.Matcher),
 		vader:   vaderAnalyzer,
 	}
-	for name, list := range cueLists {
-		t.cues[name] = textmatch.New(list)
+	// All cue lists in one matcher, so a message is scanned once.
+	var all []string
+	for _, name := range cueNames {
+		for _, ph := range cueLists[name] {
+			all = append(all, ph)
+			t.cueOwner = append(t.cueOwner, name)
+		}
 	}
+	t.allCues = textmatch.New(all)
+	t.cues["question_start"] = textmatch.New(cueLists["question_start"])
 	byCat := map[string][]string{}
 	for _, c := range pack.Crisis {
 		byCat[c.Category] = append(byCat[c.Category], c.Keywords...)
@@ -138,19 +147,43 @@ type cueHits struct {
 
 func (h cueHits) any() bool { return len(h.words) > 0 }
 
-func (t *Triager) find(list string, toks []textmatch.Token) cueHits {
-	var h cueHits
-	m := t.cues[list]
-	seen := map[int]bool{}
-	m.Each(toks, func(mt textmatch.Match) bool {
-		if !seen[mt.Phrase] {
-			seen[mt.Phrase] = true
-			h.words = append(h.words, m.Phrase(mt.Phrase))
-			h.score += mt.Last - mt.First + 1
+// cueNames are the cue lists, in a fixed order.
+var cueNames = func() []string {
+	names := make([]string, 0, len(cueLists))
+	for name := range cueLists {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	return names
+}()
+
+// scan finds every cue list's phrases in one pass.
+func (t *Triager) scan(toks []textmatch.Token) map[string]*cueHits {
+	hits := make(map[string]*cueHits, 8)
+	var seen []int
+	t.allCues.Each(toks, func(mt textmatch.Match) bool {
+		if slices.Contains(seen, mt.Phrase) {
+			return true
 		}
+		seen = append(seen, mt.Phrase)
+		list := t.cueOwner[mt.Phrase]
+		h := hits[list]
+		if h == nil {
+			h = &cueHits{}
+			hits[list] = h
+		}
+		h.words = append(h.words, t.allCues.Phrase(mt.Phrase))
+		h.score += mt.Last - mt.First + 1
 		return true
 	})
-	return h
+	return hits
+}
+
+func get(hits map[string]*cueHits, list string) cueHits {
+	if h := hits[list]; h != nil {
+		return *h
+	}
+	return cueHits{}
 }
 
 // cues is everything the cue lists found in one message.
@@ -175,12 +208,13 @@ func (t *Triager) Triage(in Input) Result {
 		r.Reasons = append(r.Reasons, Reason{Field: field, Rule: rule, Value: value, Words: words})
 	}
 
+	h := t.scan(toks)
 	c := cues{
-		spam: t.find("spam", toks), jobs: t.find("jobs", toks), purchase: t.find("purchase", toks),
-		pre: t.find("pre_purchase", toks), future: t.find("future", toks), careReq: t.find("care_request", toks), post: t.find("post_purchase", toks), postWeak: t.find("post_weak", toks),
-		subject: t.find("experience_subject", toks), pastTime: t.find("past_time", toks),
-		mkt: t.find("marketing_topic", toks), complaint: t.find("complaint", toks), request: t.find("request", toks),
-		thanks: t.find("thanks", toks), crowd: t.find("crowd_question", toks), pr: t.find("pr_topic", toks),
+		spam: get(h, "spam"), jobs: get(h, "jobs"), purchase: get(h, "purchase"),
+		pre: get(h, "pre_purchase"), future: get(h, "future"), careReq: get(h, "care_request"), post: get(h, "post_purchase"), postWeak: get(h, "post_weak"),
+		subject: get(h, "experience_subject"), pastTime: get(h, "past_time"),
+		mkt: get(h, "marketing_topic"), complaint: get(h, "complaint"), request: get(h, "request"),
+		thanks: get(h, "thanks"), crowd: get(h, "crowd_question"), pr: get(h, "pr_topic"),
 	}
 	if c.jobs.any() && t.notJobs.ContainsAny(toks) {
 		c.jobs.words = slices.DeleteFunc(c.jobs.words, func(w string) bool { return w == "job" })

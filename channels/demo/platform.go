@@ -417,3 +417,30 @@ func (p *Platform) Replies(ctx context.Context) ([]PostedReply, error) {
 }
 
 var _ channels.Channel = (*Platform)(nil)
+
+// Synthetic returns n messages of the demo stream, one every step from
+// start, with account handles, for load tests and benchmarks.
+func Synthetic(seed uint64, n int, start time.Time, step time.Duration) []SyntheticItem {
+	p := &Platform{opts: Options{Seed: seed, Zone: time.UTC, LivePerHour: 60}}
+	out := make([]SyntheticItem, 0, n)
+	for t := start; len(out) < n; t = t.Add(step) {
+		it, acc, _ := p.generateAlways(t)
+		it.PlatformID = fmt.Sprintf("%s-%d", it.PlatformID, len(out))
+		out = append(out, SyntheticItem{Item: it, Platform: acc.Platform, Account: acc.Handle})
+	}
+	return out
+}
+
+// SyntheticItem is an item with the account it belongs to.
+type SyntheticItem struct {
+	channels.Item
+	Platform, Account string
+}
+
+// generateAlways is generate without the chance of an empty slot.
+func (p *Platform) generateAlways(t time.Time) (channels.Item, AccountSpec, bool) {
+	saved := p.opts.LivePerHour
+	p.opts.LivePerHour = 60 // probability 1 per minute slot
+	defer func() { p.opts.LivePerHour = saved }()
+	return p.generate(t, true)
+}

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Runs Branchline's checks and tests: formatting, go vet, staticcheck, then
+# every test with the race detector, the UI tests headless (-tags ci).
+# Pass -short to skip the slowest tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/deps.sh
+
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.cache/*'))
+if [ -n "$unformatted" ]; then
+  echo "gofmt would change:" >&2
+  echo "$unformatted" >&2
+  exit 1
+fi
+go vet -tags ci ./...
+go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 -tags ci ./...
+go test -race -tags ci,migrated_fynedo -timeout 30m "$@" ./...
