@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 )
 
 // Inbox filters.
@@ -54,8 +55,17 @@ func parseCursor(c string) (time.Time, int64, error) {
 	return time.Unix(0, ns).UTC(), n, nil
 }
 
-// filterSQL gives each filter's WHERE clause, written exactly as the
-// partial indexes in migrate.go are, so SQLite picks them.
+// filterIndex names the index each filter reads, in its order; naming it
+// keeps the plan fixed whatever statistics SQLite has (without them it
+// may prefer the general index and scan a million rows).
+var filterIndex = map[string]string{
+	FilterNeedsResponse: "messages_awaiting",
+	FilterUnanswered:    "messages_awaiting",
+	FilterAll:           "messages_inbound",
+}
+
+// filterSQL gives each filter's WHERE clause, including every term of its
+// partial index's own WHERE, as SQLite requires to use it.
 var filterSQL = map[string]string{
 	FilterNeedsResponse: "m.direction = 'in' AND m.needs_response = 1 AND m.status IN ('open', 'replying') AND m.status = 'open'",
 	FilterUnanswered:    "m.direction = 'in' AND m.needs_response = 1 AND m.status IN ('open', 'replying')",
@@ -80,6 +90,19 @@ func (s *Store) Inbox(ctx context.Context, q InboxQuery) ([]MessageRow, string, 
 		if match == "" {
 			return nil, "", nil
 		}
+		if q.Filter != FilterAll {
+			rows, ok, err := s.searchWithinFilter(ctx, q.Filter, match, q.After, limit)
+			if err != nil {
+				return nil, "", fmt.Errorf("inbox %s search: %w", q.Filter, err)
+			}
+			if ok {
+				next := ""
+				if len(rows) == limit {
+					next = Cursor(rows[len(rows)-1].Message)
+				}
+				return rows, next, nil
+			}
+		}
 		// FTS5 walks its index in rowid order cheaply; a message's ID
 		// grows with the time it was stored.
 		sqlText = `SELECT ` + messageRowSelect + ` FROM messages_fts f
@@ -97,7 +120,7 @@ func (s *Store) Inbox(ctx context.Context, q InboxQuery) ([]MessageRow, string, 
 		}
 		sqlText += ` ORDER BY f.rowid DESC LIMIT ?`
 	} else {
-		sqlText = `SELECT ` + messageRowSelect + ` FROM messages m
+		sqlText = `SELECT ` + messageRowSelect + ` FROM messages m INDEXED BY ` + filterIndex[q.Filter] + `
 			JOIN accounts a ON a.id = m.account_id
 			WHERE ` + where
 		if q.After != "" {
@@ -122,6 +145,51 @@ func (s *Store) Inbox(ctx context.Context, q InboxQuery) ([]MessageRow, string, 
 	return rows, next, nil
 }
 
+// filterCandidates bounds how many of a filter's messages a search looks
+// through one by one before it lets the full-text index lead instead.
+const filterCandidates = 20000
+
+// searchWithinFilter searches a filter's messages when there are few of
+// them: walking the filter's index and checking each message against the
+// full-text index beats walking every match of a common word. It reports
+// false when the filter holds too many messages for that.
+func (s *Store) searchWithinFilter(ctx context.Context, filter, match, after string, limit int) ([]MessageRow, bool, error) {
+	cond := filterSQL[filter]
+	from := "messages m INDEXED BY " + filterIndex[filter]
+	args := []any{}
+	if after != "" {
+		_, id, err := parseCursor(after)
+		if err != nil {
+			return nil, false, err
+		}
+		cond += " AND m.id < ?"
+		args = append(args, id)
+	}
+	var n int
+	if err := s.read(ctx).Raw(`SELECT count(*) FROM (SELECT 1 FROM `+from+` WHERE `+cond+` LIMIT ?)`,
+		append(args, filterCandidates+1)...).Scan(&n).Error; err != nil {
+		return nil, false, err
+	}
+	if n > filterCandidates {
+		return nil, false, nil
+	}
+	// The candidates (few: a work queue) go into a small temporary index;
+	// the full-text index is walked newest first and each hit looked up
+	// there, until a page is full. Driving from the candidates instead
+	// would start a full-text query per candidate, a few milliseconds each.
+	var rows []MessageRow
+	err := s.read(ctx).Raw(`WITH c(id) AS MATERIALIZED (
+			SELECT m.id FROM `+from+` WHERE `+cond+` ORDER BY m.created_at DESC, m.id DESC LIMIT ?
+		), hits(id) AS (
+			SELECT f.rowid FROM messages_fts f WHERE messages_fts MATCH ? AND +f.rowid IN c ORDER BY f.rowid DESC LIMIT ?
+		)
+		SELECT `+messageRowSelect+` FROM hits
+		JOIN messages m ON m.id = hits.id
+		JOIN accounts a ON a.id = m.account_id
+		ORDER BY m.id DESC`, append(args, filterCandidates, match, limit)...).Scan(&rows).Error
+	return rows, true, err
+}
+
 // CountInbox counts the messages a filter selects (for badges).
 func (s *Store) CountInbox(ctx context.Context, filter string) (int64, error) {
 	where, ok := filterSQL[filter]
@@ -129,24 +197,26 @@ func (s *Store) CountInbox(ctx context.Context, filter string) (int64, error) {
 		return 0, fmt.Errorf("unknown inbox filter %q", filter)
 	}
 	var n int64
-	err := s.read(ctx).Raw(`SELECT count(*) FROM messages m WHERE ` + where).Scan(&n).Error
+	err := s.read(ctx).Raw(`SELECT count(*) FROM messages m INDEXED BY ` + filterIndex[filter] + ` WHERE ` + where).Scan(&n).Error
 	return n, err
 }
 
 // ftsQuery turns what a user typed into a safe FTS5 query: every word must
-// appear, the last one as a prefix, and FTS5's own syntax has no effect.
+// appear; a word ending in * (of three letters or more) matches as a
+// prefix; FTS5's own syntax has no effect.
 func ftsQuery(input string) string {
 	words := strings.FieldsFunc(input, func(r rune) bool {
-		return !unicode.IsLetter(r) && !unicode.IsDigit(r) && r != '\''
+		return !unicode.IsLetter(r) && !unicode.IsDigit(r) && r != '\'' && r != '*'
 	})
 	var parts []string
-	for i, w := range words {
-		w = strings.Trim(w, "'")
-		if w == "" {
+	for _, w := range words {
+		prefix := strings.HasSuffix(w, "*")
+		w = strings.Trim(w, "'*")
+		if w == "" || strings.ContainsRune(w, '*') {
 			continue
 		}
 		p := `"` + strings.ReplaceAll(w, `"`, `""`) + `"`
-		if i == len(words)-1 {
+		if prefix && utf8.RuneCountInString(w) >= 3 {
 			p += "*"
 		}
 		parts = append(parts, p)

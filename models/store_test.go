@@ -195,11 +195,13 @@ func TestFullTextSearch(t *testing.T) {
 	}{
 		{"soggy", []string{"fb-1"}},
 		{"SOGGY fries", []string{"fb-1"}},
-		{"smoke", []string{"fb-2"}},          // the last word is a prefix
-		{"creme brulee", []string{"fb-3"}},   // diacritics folded
-		{`fries OR smokehouse`, nil},         // FTS syntax is not interpreted: "or" is a word
-		{`(fries "cold"*`, []string{"fb-1"}}, // nor are its brackets, quotes and stars
-		{"customer 2", []string{"fb-2"}},     // author names are indexed
+		{"smoke*", []string{"fb-2"}},        // a star asks for a prefix
+		{"smoke", nil},                      // otherwise words are whole
+		{"sm*", nil},                        // and a prefix has three letters or more
+		{"creme brulee", []string{"fb-3"}},  // diacritics folded
+		{`fries OR smokehouse`, nil},        // FTS syntax is not interpreted: "or" is a word
+		{`(fries "cold"`, []string{"fb-1"}}, // nor are its brackets and quotes
+		{"customer 2", []string{"fb-2"}},    // author names are indexed
 		{"pizza", nil},
 	}
 	for _, tt := range tests {
