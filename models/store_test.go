@@ -15,8 +15,7 @@ import (
 // clock is a settable fake clock.
 type clock struct{ t time.Time }
 
-func (c *clock) now() time.Time          { return c.t }
-func (c *clock) advance(d time.Duration) { c.t = c.t.Add(d) }
+func (c *clock) now() time.Time { return c.t }
 
 var t0 = time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
 

@@ -57,9 +57,9 @@ type Node struct {
 	log  *slog.Logger
 	now  func() time.Time
 
-	mu     sync.Mutex
-	lock   *outbox.Lock
-	outbox *outbox.Outbox
+	mu      sync.Mutex
+	lock    *outbox.Lock
+	outbox  *outbox.Outbox
 	events  []func(outbox.Event)
 	newMsgs []func(int)
 }
