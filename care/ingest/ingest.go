@@ -317,7 +317,6 @@ func (p *parser) csv(br *bufio.Reader) error {
 		if err == io.EOF {
 			return nil
 		}
-		line, _ := cr.FieldPos(0)
 		var perr *csv.ParseError
 		if errors.As(err, &perr) {
 			p.fail(perr.StartLine, "", "%v", perr.Err)
@@ -326,6 +325,7 @@ func (p *parser) csv(br *bufio.Reader) error {
 		if err != nil {
 			return fmt.Errorf("read CSV: %w", err)
 		}
+		line, _ := cr.FieldPos(0) // a record read without error has a field 0
 		if len(rec) != len(header) {
 			p.fail(line, "", "has %d fields, the header has %d", len(rec), len(header))
 			continue
