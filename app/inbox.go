@@ -11,6 +11,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/branchline/branchline/care/desk"
+	"github.com/branchline/branchline/internal/humanize"
 	"github.com/branchline/branchline/models"
 )
 
@@ -50,8 +51,8 @@ func newInboxScreen(u *ui) *inboxScreen {
 			}
 			it := s.items[id]
 			box := o.(*fyne.Container)
-			box.Objects[0].(*widget.Label).SetText(fmt.Sprintf("%s · %s · %s", it.Author, it.Platform, age(time.Since(it.CreatedAt))))
-			box.Objects[1].(*widget.Label).SetText(snippet(it.Text, 60))
+			box.Objects[0].(*widget.Label).SetText(fmt.Sprintf("%s · %s · %s", it.Author, it.Platform, humanize.Age(time.Since(it.CreatedAt))))
+			box.Objects[1].(*widget.Label).SetText(humanize.Snippet(it.Text, 60))
 		})
 	s.list.OnSelected = s.onSelected
 	s.filter = widget.NewSelect([]string{"Needs response", "Unanswered", "All"}, func(string) { s.reload() })
@@ -99,22 +100,4 @@ func (s *inboxScreen) onSelected(id widget.ListItemID) {
 		fmt.Fprintf(&b, "• %s = %s (%s %s)\n", r.Field, r.Value, r.Rule, strings.Join(r.Words, ", "))
 	}
 	s.reasons.SetText(b.String())
-}
-
-func age(d time.Duration) string {
-	switch {
-	case d < time.Hour:
-		return fmt.Sprintf("%dm", int(d.Minutes()))
-	case d < 48*time.Hour:
-		return fmt.Sprintf("%dh", int(d.Hours()))
-	}
-	return fmt.Sprintf("%dd", int(d.Hours()/24))
-}
-
-func snippet(s string, n int) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if r := []rune(s); len(r) > n {
-		return string(r[:n-1]) + "…"
-	}
-	return s
 }

@@ -220,6 +220,35 @@ func (c *cmdCtx) parse(minPos, maxPos int) ([]string, error) {
 	return pos, nil
 }
 
+// idArg parses the command's one positional argument as an ID.
+func (c *cmdCtx) idArg(what string) (int64, error) {
+	pos, err := c.parse(1, 1)
+	if err != nil {
+		return 0, err
+	}
+	return parseID(pos[0], what)
+}
+
+// openAs opens the node and names who acts: as, $BRANCHLINE_STAFF, or the
+// default staff member.
+func (c *cmdCtx) openAs(ctx context.Context, as string) (*node.Node, string, error) {
+	n, err := c.open(ctx, node.Options{})
+	if err != nil {
+		return nil, "", err
+	}
+	who, err := c.staff(ctx, n, as)
+	return n, who, err
+}
+
+// readText returns s, or standard input when s is "-".
+func (c *cmdCtx) readText(s string) (string, error) {
+	if s != "-" {
+		return s, nil
+	}
+	b, err := io.ReadAll(io.LimitReader(c.env.Stdin, 1<<20))
+	return string(b), err
+}
+
 // dataDir is the data folder: --data, $BRANCHLINE_DATA, or the default.
 func (g *globals) dataDir(env Env) (string, error) {
 	if g.data != "" {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/branchline/branchline/care/desk"
+	"github.com/branchline/branchline/internal/humanize"
 	"github.com/branchline/branchline/models"
 	"github.com/branchline/branchline/node"
 )
@@ -64,28 +65,10 @@ func runInbox(ctx context.Context, c *cmdCtx) error {
 		if it.ReplyState != "" {
 			flags = append(flags, "reply:"+it.ReplyState)
 		}
-		c.printf("%6d  %-5s %-9s %-18.18s %-28s %s\n", it.ID, age(now.Sub(it.CreatedAt)), it.Platform, it.Author,
-			strings.Join(flags, " "), snippet(it.Text, 70))
+		c.printf("%6d  %-5s %-9s %-18.18s %-28s %s\n", it.ID, humanize.Age(now.Sub(it.CreatedAt)), it.Platform, it.Author,
+			strings.Join(flags, " "), humanize.Snippet(it.Text, 70))
 	}
 	return nil
-}
-
-func age(d time.Duration) string {
-	switch {
-	case d < time.Hour:
-		return fmt.Sprintf("%dm", int(d.Minutes()))
-	case d < 48*time.Hour:
-		return fmt.Sprintf("%dh", int(d.Hours()))
-	}
-	return fmt.Sprintf("%dd", int(d.Hours()/24))
-}
-
-func snippet(s string, n int) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if r := []rune(s); len(r) > n {
-		return string(r[:n-1]) + "…"
-	}
-	return s
 }
 
 // shown is what `show --json` prints.
@@ -96,11 +79,7 @@ type shown struct {
 }
 
 func runShow(ctx context.Context, c *cmdCtx) error {
-	pos, err := c.parse(1, 1)
-	if err != nil {
-		return err
-	}
-	id, err := parseID(pos[0], "message ID")
+	id, err := c.idArg("message ID")
 	if err != nil {
 		return err
 	}
@@ -153,11 +132,11 @@ func runShow(ctx context.Context, c *cmdCtx) error {
 			if r.Direction == "out" {
 				arrow = "→"
 			}
-			c.printf("  %s %s %s: %s\n", arrow, r.CreatedAt.Format("Jan 2 15:04"), r.AuthorName, snippet(r.Text, 90))
+			c.printf("  %s %s %s: %s\n", arrow, r.CreatedAt.Format("Jan 2 15:04"), r.AuthorName, humanize.Snippet(r.Text, 90))
 		}
 	}
 	for _, r := range replies {
-		c.printf("\nReply %d: %s (attempts %d)\n  %s\n", r.ID, r.State, r.Attempts, snippet(r.Text, 200))
+		c.printf("\nReply %d: %s (attempts %d)\n  %s\n", r.ID, r.State, r.Attempts, humanize.Snippet(r.Text, 200))
 		if r.ReviewNote != "" {
 			c.printf("  Manager's note: %s\n", r.ReviewNote)
 		}
@@ -201,23 +180,15 @@ func runImport(ctx context.Context, c *cmdCtx) error {
 
 func runDismiss(ctx context.Context, c *cmdCtx) error {
 	as := c.fs.String("as", "", "staff handle")
-	pos, err := c.parse(1, 1)
+	id, err := c.idArg("message ID")
 	if err != nil {
 		return err
 	}
-	id, err := parseID(pos[0], "message ID")
+	n, who, err := c.openAs(ctx, *as)
 	if err != nil {
 		return err
 	}
-	n, err := c.open(ctx, node.Options{})
-	if err != nil {
-		return err
-	}
-	st, err := c.staff(ctx, n, *as)
-	if err != nil {
-		return err
-	}
-	if err := n.Desk.Dismiss(ctx, id, st); err != nil {
+	if err := n.Desk.Dismiss(ctx, id, who); err != nil {
 		return err
 	}
 	if c.json {

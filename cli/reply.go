@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
 
 	"github.com/branchline/branchline/care/brand"
 	"github.com/branchline/branchline/care/desk"
+	"github.com/branchline/branchline/internal/humanize"
 	"github.com/branchline/branchline/models"
 	"github.com/branchline/branchline/node"
 )
@@ -45,33 +45,22 @@ func runReply(ctx context.Context, c *cmdCtx) error {
 	private := c.fs.Bool("private", false, "send as a direct message")
 	override := c.fs.String("override", "", "manager only: reason to send despite blocking findings")
 	forApproval := c.fs.Bool("for-approval", false, "send to a manager for approval first")
-	pos, err := c.parse(1, 1)
-	if err != nil {
-		return err
-	}
-	id, err := parseID(pos[0], "message ID")
+	id, err := c.idArg("message ID")
 	if err != nil {
 		return err
 	}
 	if (*text == "") == (*tpl == "") {
 		return usagef("reply: give --text or --template")
 	}
-	if *text == "-" {
-		b, err := io.ReadAll(io.LimitReader(c.env.Stdin, 1<<20))
-		if err != nil {
-			return err
-		}
-		*text = string(b)
-	}
-	n, err := c.open(ctx, node.Options{})
+	body, err := c.readText(*text)
 	if err != nil {
 		return err
 	}
-	who, err := c.staff(ctx, n, *as)
+	n, who, err := c.openAs(ctx, *as)
 	if err != nil {
 		return err
 	}
-	r, findings, err := n.Desk.Reply(ctx, desk.ReplyInput{MessageID: id, Staff: who, Text: *text, Template: *tpl,
+	r, findings, err := n.Desk.Reply(ctx, desk.ReplyInput{MessageID: id, Staff: who, Text: body, Template: *tpl,
 		Answers: answers, Private: *private, Override: *override, ForApproval: *forApproval})
 	if err != nil {
 		c.reportFindings(findings)
@@ -147,22 +136,14 @@ func review(ctx context.Context, c *cmdCtx, approve bool) error {
 	} else {
 		text, override = new(string), new(string)
 	}
-	pos, err := c.parse(1, 1)
-	if err != nil {
-		return err
-	}
-	id, err := parseID(pos[0], "reply ID")
+	id, err := c.idArg("reply ID")
 	if err != nil {
 		return err
 	}
 	if !approve && strings.TrimSpace(*note) == "" {
 		return usagef("reject: --note is required: tell the author why")
 	}
-	n, err := c.open(ctx, node.Options{})
-	if err != nil {
-		return err
-	}
-	who, err := c.staff(ctx, n, *as)
+	n, who, err := c.openAs(ctx, *as)
 	if err != nil {
 		return err
 	}
@@ -184,22 +165,14 @@ func review(ctx context.Context, c *cmdCtx, approve bool) error {
 func runResubmit(ctx context.Context, c *cmdCtx) error {
 	text := c.fs.String("text", "", "the edited reply")
 	as := c.fs.String("as", "", "staff handle")
-	pos, err := c.parse(1, 1)
-	if err != nil {
-		return err
-	}
-	id, err := parseID(pos[0], "reply ID")
+	id, err := c.idArg("reply ID")
 	if err != nil {
 		return err
 	}
 	if strings.TrimSpace(*text) == "" {
 		return usagef("resubmit: --text is required")
 	}
-	n, err := c.open(ctx, node.Options{})
-	if err != nil {
-		return err
-	}
-	who, err := c.staff(ctx, n, *as)
+	n, who, err := c.openAs(ctx, *as)
 	if err != nil {
 		return err
 	}
@@ -222,12 +195,9 @@ func runLint(ctx context.Context, c *cmdCtx) error {
 	if *text == "" {
 		return usagef("lint: --text is required")
 	}
-	if *text == "-" {
-		b, err := io.ReadAll(io.LimitReader(c.env.Stdin, 1<<20))
-		if err != nil {
-			return err
-		}
-		*text = string(b)
+	draft, err := c.readText(*text)
+	if err != nil {
+		return err
 	}
 	n, err := c.open(ctx, node.Options{})
 	if err != nil {
@@ -239,7 +209,7 @@ func runLint(ctx context.Context, c *cmdCtx) error {
 	}
 	lc := n.Desk.LintContext(ctx, nil, st, *private)
 	lc.Platform = *platform
-	findings := n.Desk.Lint(*text, lc)
+	findings := n.Desk.Lint(draft, lc)
 	if findings == nil {
 		findings = []brand.Finding{}
 	}
@@ -315,7 +285,7 @@ func runOutbox(ctx context.Context, c *cmdCtx) error {
 		if r.ReviewNote != "" && r.State == models.ReplyDraft {
 			extra = " (manager: " + r.ReviewNote + ")"
 		}
-		c.printf("%6d  message %-6d %-17s %s%s\n", r.ID, r.MessageID, r.State, snippet(r.Text, 60), extra)
+		c.printf("%6d  message %-6d %-17s %s%s\n", r.ID, r.MessageID, r.State, humanize.Snippet(r.Text, 60), extra)
 	}
 	return nil
 }
@@ -345,19 +315,11 @@ func runSend(ctx context.Context, c *cmdCtx) error {
 
 func runRetry(ctx context.Context, c *cmdCtx) error {
 	as := c.fs.String("as", "", "staff handle")
-	pos, err := c.parse(1, 1)
+	id, err := c.idArg("reply ID")
 	if err != nil {
 		return err
 	}
-	id, err := parseID(pos[0], "reply ID")
-	if err != nil {
-		return err
-	}
-	n, err := c.open(ctx, node.Options{})
-	if err != nil {
-		return err
-	}
-	who, err := c.staff(ctx, n, *as)
+	n, who, err := c.openAs(ctx, *as)
 	if err != nil {
 		return err
 	}

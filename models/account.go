@@ -2,7 +2,6 @@ package models
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -44,12 +43,7 @@ func (s *Store) Accounts(ctx context.Context) ([]Account, error) {
 
 // Account returns one account.
 func (s *Store) Account(ctx context.Context, id int64) (Account, error) {
-	var a Account
-	err := s.read(ctx).First(&a, id).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return a, fmt.Errorf("account %d: %w", id, ErrNotFound)
-	}
-	return a, err
+	return find[Account](s.read(ctx), fmt.Sprintf("account %d", id), id)
 }
 
 // CreateAccount adds an account.

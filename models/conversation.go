@@ -2,7 +2,6 @@ package models
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -25,12 +24,7 @@ type Conversation struct {
 
 // ConversationByID returns one conversation.
 func (s *Store) ConversationByID(ctx context.Context, id int64) (Conversation, error) {
-	var c Conversation
-	err := s.read(ctx).First(&c, id).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return c, fmt.Errorf("conversation %d: %w", id, ErrNotFound)
-	}
-	return c, err
+	return find[Conversation](s.read(ctx), fmt.Sprintf("conversation %d", id), id)
 }
 
 // Assign gives a conversation to a member of staff and/or a department.

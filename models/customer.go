@@ -2,7 +2,6 @@ package models
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -48,12 +47,7 @@ func (s *Store) CustomerStats(ctx context.Context, customerID int64) (CustomerSt
 
 // CustomerByID returns one customer.
 func (s *Store) CustomerByID(ctx context.Context, id int64) (Customer, error) {
-	var c Customer
-	err := s.read(ctx).First(&c, id).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return c, fmt.Errorf("customer %d: %w", id, ErrNotFound)
-	}
-	return c, err
+	return find[Customer](s.read(ctx), fmt.Sprintf("customer %d", id), id)
 }
 
 // CustomerHistory returns a customer's messages at this location, newest

@@ -25,12 +25,7 @@ type GuidelinePack struct {
 
 // ActiveGuidelinePack returns the active pack.
 func (s *Store) ActiveGuidelinePack(ctx context.Context) (GuidelinePack, error) {
-	var g GuidelinePack
-	err := s.read(ctx).Where("active = 1").Order("id DESC").Take(&g).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return g, fmt.Errorf("active guideline pack: %w", ErrNotFound)
-	}
-	return g, err
+	return find[GuidelinePack](s.read(ctx).Where("active = 1").Order("id DESC"), "active guideline pack")
 }
 
 // GuidelinePacks lists stored pack versions, newest first.

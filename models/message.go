@@ -330,52 +330,19 @@ func upsertCustomers(ctx context.Context, pool gorm.ConnPool, batch []Inbound) (
 			a.first = at
 		}
 	}
-	ids := make(map[customerKey]int64, len(seen))
-	collect := func(rows *sql.Rows, err error) error {
-		if err != nil {
-			return fmt.Errorf("customers: %w", err)
-		}
-		for rows.Next() {
-			var id int64
-			var k customerKey
-			if err := rows.Scan(&id, &k.platform, &k.userID); err != nil {
-				rows.Close()
-				return err
-			}
-			ids[k] = id
-		}
-		return rows.Close()
-	}
-	for lo := 0; lo < len(order); lo += upsertChunk {
-		chunk := order[lo:min(lo+upsertChunk, len(order))]
-		keys := make([][2]string, len(chunk))
-		for i, k := range chunk {
-			keys[i] = [2]string{k.platform, k.userID}
-		}
-		doc, _ := json.Marshal(keys)
-		if err := collect(pool.QueryContext(ctx, `SELECT c.id, c.platform, c.platform_user_id FROM json_each(?) AS j
-			JOIN customers c ON c.platform = j.value ->> 0 AND c.platform_user_id = j.value ->> 1`, string(doc))); err != nil {
-			return nil, err
-		}
-		var missing [][]any
-		for _, k := range chunk {
-			if _, ok := ids[k]; !ok {
-				a := seen[k]
-				missing = append(missing, []any{k.platform, k.userID, a.name, sqlTime(a.first)})
-			}
-		}
-		if len(missing) == 0 {
-			continue
-		}
-		doc, _ = json.Marshal(missing)
-		if err := collect(pool.QueryContext(ctx, `INSERT INTO customers (platform, platform_user_id, name, first_seen_at)
+	return lookupOrInsert(ctx, pool, order,
+		func(k customerKey) []any { return []any{k.platform, k.userID} },
+		func(k customerKey) []any { a := seen[k]; return []any{k.platform, k.userID, a.name, sqlTime(a.first)} },
+		func(rows *sql.Rows) (k customerKey, id int64, err error) {
+			err = rows.Scan(&id, &k.platform, &k.userID)
+			return k, id, err
+		},
+		`SELECT c.id, c.platform, c.platform_user_id FROM json_each(?) AS j
+			JOIN customers c ON c.platform = j.value ->> 0 AND c.platform_user_id = j.value ->> 1`,
+		`INSERT INTO customers (platform, platform_user_id, name, first_seen_at)
 			SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3 FROM json_each(?) WHERE true
 			ON CONFLICT (platform, platform_user_id) DO NOTHING
-			RETURNING id, platform, platform_user_id`, string(doc))); err != nil {
-			return nil, err
-		}
-	}
-	return ids, nil
+			RETURNING id, platform, platform_user_id`)
 }
 
 // upsertConversations finds or creates one conversation per thread. An
@@ -406,15 +373,39 @@ func upsertConversations(ctx context.Context, pool gorm.ConnPool, batch []Inboun
 		seen[k] = a
 		order = append(order, k)
 	}
-	ids := make(map[convKey]int64, len(seen))
+	created := sqlTime(now)
+	return lookupOrInsert(ctx, pool, order,
+		func(k convKey) []any { return []any{k.account, k.thread} },
+		func(k convKey) []any {
+			a := seen[k]
+			return []any{k.account, k.thread, a.kind, a.customer, a.dept, sqlTime(a.first), created}
+		},
+		func(rows *sql.Rows) (k convKey, id int64, err error) {
+			err = rows.Scan(&id, &k.account, &k.thread)
+			return k, id, err
+		},
+		`SELECT c.id, c.account_id, c.thread_id FROM json_each(?) AS j
+			JOIN conversations c ON c.account_id = j.value ->> 0 AND c.thread_id = j.value ->> 1`,
+		`INSERT INTO conversations (account_id, thread_id, kind, customer_id, department, last_message_at, created_at)
+			SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6 FROM json_each(?) WHERE true
+			ON CONFLICT (account_id, thread_id) DO NOTHING
+			RETURNING id, account_id, thread_id`)
+}
+
+// lookupOrInsert finds the rows for keys with lookupSQL and inserts the
+// missing ones with insertSQL, in chunks, each statement taking its rows
+// as one JSON array (one statement per chunk, not per row). Both
+// statements return (id, key columns), read by scan.
+func lookupOrInsert[K comparable](ctx context.Context, pool gorm.ConnPool, keys []K,
+	keyRow, insertRow func(K) []any, scan func(*sql.Rows) (K, int64, error), lookupSQL, insertSQL string) (map[K]int64, error) {
+	ids := make(map[K]int64, len(keys))
 	collect := func(rows *sql.Rows, err error) error {
 		if err != nil {
-			return fmt.Errorf("conversations: %w", err)
+			return err
 		}
 		for rows.Next() {
-			var id int64
-			var k convKey
-			if err := rows.Scan(&id, &k.account, &k.thread); err != nil {
+			k, id, err := scan(rows)
+			if err != nil {
 				rows.Close()
 				return err
 			}
@@ -422,33 +413,33 @@ func upsertConversations(ctx context.Context, pool gorm.ConnPool, batch []Inboun
 		}
 		return rows.Close()
 	}
-	for lo := 0; lo < len(order); lo += upsertChunk {
-		chunk := order[lo:min(lo+upsertChunk, len(order))]
-		keys := make([][]any, len(chunk))
+	for lo := 0; lo < len(keys); lo += upsertChunk {
+		chunk := keys[lo:min(lo+upsertChunk, len(keys))]
+		lookup := make([][]any, len(chunk))
 		for i, k := range chunk {
-			keys[i] = []any{k.account, k.thread}
+			lookup[i] = keyRow(k)
 		}
-		doc, _ := json.Marshal(keys)
-		if err := collect(pool.QueryContext(ctx, `SELECT c.id, c.account_id, c.thread_id FROM json_each(?) AS j
-			JOIN conversations c ON c.account_id = j.value ->> 0 AND c.thread_id = j.value ->> 1`, string(doc))); err != nil {
+		doc, err := json.Marshal(lookup)
+		if err != nil {
 			return nil, err
+		}
+		if err := collect(pool.QueryContext(ctx, lookupSQL, string(doc))); err != nil {
+			return nil, fmt.Errorf("look up: %w", err)
 		}
 		var missing [][]any
 		for _, k := range chunk {
 			if _, ok := ids[k]; !ok {
-				a := seen[k]
-				missing = append(missing, []any{k.account, k.thread, a.kind, a.customer, a.dept, sqlTime(a.first)})
+				missing = append(missing, insertRow(k))
 			}
 		}
 		if len(missing) == 0 {
 			continue
 		}
-		doc, _ = json.Marshal(missing)
-		if err := collect(pool.QueryContext(ctx, `INSERT INTO conversations (account_id, thread_id, kind, customer_id, department, last_message_at, created_at)
-			SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, ? FROM json_each(?) WHERE true
-			ON CONFLICT (account_id, thread_id) DO NOTHING
-			RETURNING id, account_id, thread_id`, sqlTime(now), string(doc))); err != nil {
+		if doc, err = json.Marshal(missing); err != nil {
 			return nil, err
+		}
+		if err := collect(pool.QueryContext(ctx, insertSQL, string(doc))); err != nil {
+			return nil, fmt.Errorf("insert: %w", err)
 		}
 	}
 	return ids, nil

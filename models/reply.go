@@ -51,22 +51,12 @@ type Reply struct {
 
 // ReplyByID returns one reply.
 func (s *Store) ReplyByID(ctx context.Context, id int64) (Reply, error) {
-	var r Reply
-	err := s.read(ctx).First(&r, id).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return r, fmt.Errorf("reply %d: %w", id, ErrNotFound)
-	}
-	return r, err
+	return find[Reply](s.read(ctx), fmt.Sprintf("reply %d", id), id)
 }
 
 // replyTx reads a reply inside a write transaction.
 func (s *Store) replyTx(tx *gorm.DB, id int64) (Reply, error) {
-	var r Reply
-	err := tx.First(&r, id).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return r, fmt.Errorf("reply %d: %w", id, ErrNotFound)
-	}
-	return r, err
+	return find[Reply](tx, fmt.Sprintf("reply %d", id), id)
 }
 
 // RepliesQuery selects replies.

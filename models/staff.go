@@ -49,22 +49,12 @@ func (s *Store) StaffList(ctx context.Context) ([]Staff, error) {
 
 // StaffByHandle finds a member of staff by handle.
 func (s *Store) StaffByHandle(ctx context.Context, handle string) (Staff, error) {
-	var st Staff
-	err := s.read(ctx).Where("handle = ?", handle).First(&st).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return st, fmt.Errorf("staff %q: %w", handle, ErrNotFound)
-	}
-	return st, err
+	return find[Staff](s.read(ctx).Where("handle = ?", handle), fmt.Sprintf("staff %q", handle))
 }
 
 // StaffByID finds a member of staff by ID.
 func (s *Store) StaffByID(ctx context.Context, id int64) (Staff, error) {
-	var st Staff
-	err := s.read(ctx).First(&st, id).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return st, fmt.Errorf("staff %d: %w", id, ErrNotFound)
-	}
-	return st, err
+	return find[Staff](s.read(ctx), fmt.Sprintf("staff %d", id), id)
 }
 
 // CreateStaff adds a member of staff; actor is who did it.

@@ -2,7 +2,6 @@ package models
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -38,12 +37,7 @@ func (s *Store) Templates(ctx context.Context) ([]Template, error) {
 
 // TemplateByName returns one template.
 func (s *Store) TemplateByName(ctx context.Context, name string) (Template, error) {
-	var t Template
-	err := s.read(ctx).Where("name = ?", name).Take(&t).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return t, fmt.Errorf("template %q: %w", name, ErrNotFound)
-	}
-	return t, err
+	return find[Template](s.read(ctx).Where("name = ?", name), fmt.Sprintf("template %q", name))
 }
 
 // SaveTemplates inserts or replaces templates by name.

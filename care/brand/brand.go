@@ -19,6 +19,7 @@ import (
 
 	"github.com/branchline/branchline/care/guidelines"
 	"github.com/branchline/branchline/care/internal/textmatch"
+	"github.com/branchline/branchline/internal/humanize"
 	"github.com/jonreiter/govader"
 )
 
@@ -249,7 +250,7 @@ func (c *Checker) checkLength(ix *index, ctx Context, add func(Finding)) {
 	add(Finding{
 		Rule: "length", Severity: severity(c.pack.Checks.Length.Severity, guidelines.SeverityBlock),
 		Start: limit, End: ix.runes,
-		Message: fmt.Sprintf("%s allows %d characters; this reply has %d.", platformName(ctx.Platform), limit, ix.runes),
+		Message: fmt.Sprintf("%s allows %d characters; this reply has %d.", humanize.Platform(ctx.Platform), limit, ix.runes),
 		Fix:     fmt.Sprintf("Shorten it by %d characters, or take the conversation private.", ix.runes-limit),
 	})
 }
@@ -445,26 +446,6 @@ func trimSpan(runes []rune, s, e int) sentence {
 		e--
 	}
 	return sentence{text: string(runes[s:e]), start: s, end: e}
-}
-
-func platformName(p string) string {
-	switch p {
-	case "facebook":
-		return "Facebook"
-	case "instagram":
-		return "Instagram"
-	case "google":
-		return "Google"
-	case "mastodon":
-		return "Mastodon"
-	case "x":
-		return "X"
-	case "bluesky":
-		return "Bluesky"
-	case "":
-		return "The platform"
-	}
-	return p
 }
 
 // index converts byte offsets of a text to rune offsets.

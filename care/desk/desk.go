@@ -20,6 +20,7 @@ import (
 	"github.com/branchline/branchline/care/guidelines"
 	"github.com/branchline/branchline/care/templates"
 	"github.com/branchline/branchline/care/triage"
+	"github.com/branchline/branchline/internal/humanize"
 	"github.com/branchline/branchline/models"
 )
 
@@ -175,7 +176,7 @@ func (d *Desk) Vars(ctx context.Context, m *models.MessageRow, st models.Staff) 
 	if m != nil {
 		v["customer_name"] = m.AuthorName
 		v["customer_first_name"] = firstName(m.AuthorName)
-		v["platform"] = platformName(m.Platform)
+		v["platform"] = humanize.Platform(m.Platform)
 	}
 	return v
 }
@@ -244,20 +245,6 @@ func firstName(display string) string {
 		return display[:i]
 	}
 	return display
-}
-
-func platformName(p string) string {
-	switch p {
-	case "facebook":
-		return "Facebook"
-	case "instagram":
-		return "Instagram"
-	case "google":
-		return "Google"
-	case "mastodon":
-		return "Mastodon"
-	}
-	return p
 }
 
 // templatesFrom converts a stored template.

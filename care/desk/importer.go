@@ -55,10 +55,14 @@ func (d *Desk) Import(ctx context.Context, r io.Reader, name string, progress fu
 	// Parse.
 	go func() {
 		defer close(raw)
-		batch := make([]ingest.Record, 0, importBatch)
+		// The first batch is small, so storing starts while the rest is
+		// still being read and triaged.
+		size := importBatch / 8
+		batch := make([]ingest.Record, 0, size)
 		parseErrs, parseErr = ingest.Parse(r, ingest.Options{Name: name, Zone: loc.Zone(), Now: d.now()}, func(rec ingest.Record) error {
 			batch = append(batch, rec)
-			if len(batch) == importBatch {
+			if len(batch) == size {
+				size = importBatch
 				select {
 				case raw <- batch:
 				case <-ctx.Done():

@@ -182,6 +182,20 @@ type Listening struct {
 	Competitors []string `json:"competitors"`
 }
 
+// Group returns one listening group's keywords: brand, products or
+// competitors.
+func (l Listening) Group(name string) []string {
+	switch name {
+	case "brand":
+		return l.Brand
+	case "products":
+		return l.Products
+	case "competitors":
+		return l.Competitors
+	}
+	return nil
+}
+
 // Category is a template category.
 type Category struct {
 	ID         string `json:"id"`

@@ -62,21 +62,14 @@ var crisisOrder = []string{"injury", "food_safety", "discrimination", "legal", "
 // Triager triages messages against one guideline pack. It is safe for
 // concurrent use.
 type Triager struct {
-	cues      map[string]*textmatch.Matcher
-	allCues   *textmatch.Matcher
-	cueOwner  []string // phrase index in allCues → cue list
-	notJobs   *textmatch.Matcher
-	crisis    map[string]*textmatch.Matcher
-	listening []listenGroup
-	vader     *govader.SentimentIntensityAnalyzer
+	cues     map[string]*textmatch.Matcher
+	allCues  *textmatch.Matcher
+	cueOwner []string // phrase index in allCues → cue list
+	notJobs  *textmatch.Matcher
+	vader    *govader.SentimentIntensityAnalyzer
 	// brandHandles are the brand's listening keywords squeezed into handle
 	// form ("copperkettle"): a mention of such a handle is to us.
 	brandHandles []string
-}
-
-type listenGroup struct {
-	name string
-	m    *textmatch.Matcher
 }
 
 // vaderAnalyzer is built once: its lexicon takes a few milliseconds to
@@ -97,34 +90,28 @@ func New(pack *guidelines.Pack) *Triager {
 	t := &Triager{
 		cues:    make(map[string]*textmatch.Matcher, len(cueLists)),
 		notJobs: textmatch.New([]string{"great job", "good job", "nice job", "amazing job", "awesome job", "fantastic job", "excellent job", "job well done", "what a job"}),
-		crisis:  make(map[string]*textmatch.Matcher),
 		vader:   vaderAnalyzer,
 	}
-	// All cue lists in one matcher, so a message is scanned once.
+	// All cue lists, crisis and listening keywords in one matcher, so a
+	// message is scanned once.
 	var all []string
-	for _, name := range cueNames {
-		for _, ph := range cueLists[name] {
+	add := func(owner string, phrases []string) {
+		for _, ph := range phrases {
 			all = append(all, ph)
-			t.cueOwner = append(t.cueOwner, name)
+			t.cueOwner = append(t.cueOwner, owner)
 		}
 	}
-	t.allCues = textmatch.New(all)
-	t.cues["question_start"] = textmatch.New(cueLists["question_start"])
-	byCat := map[string][]string{}
+	for _, name := range cueNames {
+		add(name, cueLists[name])
+	}
 	for _, c := range pack.Crisis {
-		byCat[c.Category] = append(byCat[c.Category], c.Keywords...)
+		add("crisis:"+c.Category, c.Keywords)
 	}
-	for cat, kws := range byCat {
-		t.crisis[cat] = textmatch.New(kws)
+	for _, g := range listenGroups {
+		add("listen:"+g, pack.Listening.Group(g))
 	}
-	for _, g := range []struct {
-		name string
-		kws  []string
-	}{{"brand", pack.Listening.Brand}, {"products", pack.Listening.Products}, {"competitors", pack.Listening.Competitors}} {
-		if len(g.kws) > 0 {
-			t.listening = append(t.listening, listenGroup{g.name, textmatch.New(g.kws)})
-		}
-	}
+	t.cues["question_start"] = textmatch.New(cueLists["question_start"])
+	t.allCues = textmatch.New(all)
 	for _, b := range pack.Listening.Brand {
 		var sb strings.Builder
 		for _, tk := range textmatch.Tokenize(b) {
@@ -225,11 +212,9 @@ func (t *Triager) Triage(in Input) Result {
 	c.question, c.questionWords = t.isQuestion(in.Text, toks)
 	c.friends = t.tagsOnlyFriends(toks)
 
-	t.findCrisis(toks, &r, reason)
-	if m := t.crisis["press"]; m != nil {
-		c.press = m.ContainsAny(toks)
-	}
-	t.findListening(toks, &r, reason, &c)
+	t.findCrisis(h, &r, reason)
+	c.press = h["crisis:press"] != nil
+	t.findListening(h, &r, reason, &c)
 
 	raw := t.rawSentiment(in)
 	t.stage(in, &r, reason, c)
@@ -240,41 +225,31 @@ func (t *Triager) Triage(in Input) Result {
 	return r
 }
 
-func (t *Triager) findCrisis(toks []textmatch.Token, r *Result, reason func(string, string, string, ...string)) {
+func (t *Triager) findCrisis(h map[string]*cueHits, r *Result, reason func(string, string, string, ...string)) {
 	for _, cat := range crisisOrder {
-		m := t.crisis[cat]
-		if m == nil {
-			continue
-		}
-		var words []string
-		m.Each(toks, func(mt textmatch.Match) bool {
-			words = appendUnique(words, m.Phrase(mt.Phrase))
-			return true
-		})
-		if len(words) > 0 {
+		if hit := h["crisis:"+cat]; hit != nil {
 			r.Crisis = cat
-			reason("crisis", "crisis-keywords:"+cat, cat, words...)
+			reason("crisis", "crisis-keywords:"+cat, cat, hit.words...)
 			return
 		}
 	}
 }
 
-func (t *Triager) findListening(toks []textmatch.Token, r *Result, reason func(string, string, string, ...string), c *cues) {
-	for _, g := range t.listening {
-		var words []string
-		g.m.Each(toks, func(mt textmatch.Match) bool {
-			kw := g.m.Phrase(mt.Phrase)
-			if !slices.Contains(words, kw) {
-				words = append(words, kw)
-				r.Listening = append(r.Listening, Hit{Group: g.name, Keyword: kw})
-			}
-			return true
-		})
-		if len(words) > 0 {
-			reason("listening", "listening:"+g.name, g.name, words...)
-			if g.name == "products" {
-				c.products = true
-			}
+// listenGroups are the listening keyword groups, in report order.
+var listenGroups = []string{"brand", "products", "competitors"}
+
+func (t *Triager) findListening(h map[string]*cueHits, r *Result, reason func(string, string, string, ...string), c *cues) {
+	for _, g := range listenGroups {
+		hit := h["listen:"+g]
+		if hit == nil {
+			continue
+		}
+		for _, kw := range hit.words {
+			r.Listening = append(r.Listening, Hit{Group: g, Keyword: kw})
+		}
+		reason("listening", "listening:"+g, g, hit.words...)
+		if g == "products" {
+			c.products = true
 		}
 	}
 }
@@ -580,13 +555,6 @@ func hasLetter(s string) bool {
 		}
 	}
 	return false
-}
-
-func appendUnique(list []string, s string) []string {
-	if slices.Contains(list, s) {
-		return list
-	}
-	return append(list, s)
 }
 
 func format(f float64) string {
