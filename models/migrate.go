@@ -208,6 +208,60 @@ var migrations = []migration{
 		// Merge segments less often while importing; queries stay fast.
 		`INSERT INTO messages_fts(messages_fts, rank) VALUES ('automerge', 8)`,
 	}},
+	{3, "federation", []string{
+		// Every signed change this node holds, its own and its peers', as
+		// received (raw), with who wrote it.
+		`CREATE TABLE fed_changes (
+			origin TEXT NOT NULL,
+			seq INTEGER NOT NULL,
+			kind INTEGER NOT NULL,
+			key TEXT NOT NULL,
+			at DATETIME NOT NULL,
+			body BLOB NOT NULL,
+			raw BLOB NOT NULL,
+			rank TEXT NOT NULL DEFAULT '',
+			author_role TEXT NOT NULL,
+			author_location TEXT NOT NULL DEFAULT '',
+			author_region TEXT NOT NULL DEFAULT '',
+			revoked INTEGER NOT NULL DEFAULT 0,
+			received_at DATETIME NOT NULL,
+			PRIMARY KEY (origin, seq)
+		)`,
+		`CREATE INDEX fed_changes_key ON fed_changes(kind, key)`,
+		// The highest sequence number held without a gap, per origin.
+		`CREATE TABLE fed_heads (
+			origin TEXT PRIMARY KEY,
+			head INTEGER NOT NULL
+		)`,
+		// The current value of each last-writer-wins record.
+		`CREATE TABLE fed_state (
+			kind INTEGER NOT NULL,
+			key TEXT NOT NULL,
+			origin TEXT NOT NULL,
+			seq INTEGER NOT NULL,
+			rank TEXT NOT NULL,
+			at DATETIME NOT NULL,
+			body BLOB NOT NULL,
+			PRIMARY KEY (kind, key)
+		)`,
+		`CREATE TABLE fed_revocations (
+			node_id TEXT PRIMARY KEY,
+			up_to INTEGER NOT NULL,
+			origin TEXT NOT NULL,
+			seq INTEGER NOT NULL
+		)`,
+		`CREATE TABLE fed_refusals (
+			id INTEGER PRIMARY KEY,
+			origin TEXT NOT NULL,
+			seq INTEGER NOT NULL,
+			kind INTEGER NOT NULL,
+			key TEXT NOT NULL,
+			reason TEXT NOT NULL,
+			from_node TEXT NOT NULL DEFAULT '',
+			at DATETIME NOT NULL
+		)`,
+		`CREATE INDEX fed_refusals_at ON fed_refusals(at)`,
+	}},
 }
 
 // SchemaVersion is the newest schema this build knows.

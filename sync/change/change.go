@@ -210,14 +210,17 @@ func (v *Verifier) Verify(c *Change) (Verified, error) {
 	if c.Time.Before(cert.IssuedAt.Add(-skew)) {
 		return Verified{}, fmt.Errorf("%w: %s", ErrStale, c.Time.Format(time.RFC3339))
 	}
-	if v.Revoked != nil {
-		if upTo, ok := v.Revoked(c.Origin); ok && c.Seq > upTo {
-			return Verified{}, fmt.Errorf("%w: %s after its change %d", ErrRevoked, c.Origin, upTo)
-		}
-	}
 	vc := Verified{Change: c, Author: cert}
 	if err := checkPolicy(vc); err != nil {
 		return Verified{}, err
+	}
+	if v.Revoked != nil {
+		if upTo, ok := v.Revoked(c.Origin); ok && c.Seq > upTo {
+			// The change is genuine but its author was revoked: it is
+			// returned with the error so that it can be kept, marked and
+			// never applied, like copies held from before the revocation.
+			return vc, fmt.Errorf("%w: %s after its change %d", ErrRevoked, c.Origin, upTo)
+		}
 	}
 	return vc, nil
 }
