@@ -17,7 +17,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"time"
 
@@ -70,29 +69,25 @@ type command struct {
 	run     func(ctx context.Context, c *cmdCtx) error
 }
 
-var commands []command
-
-func init() {
-	commands = []command{
-		{"inbox", "[--filter needs-response|unanswered|all] [--search TEXT] [--limit N] [--after CURSOR]", "list messages, newest first", runInbox},
-		{"show", "ID", "show a message, its conversation, triage reasons and replies", runShow},
-		{"import", "FILE", "import messages from JSON Lines or CSV (fields: platform,account,id,thread,author,author_id,text,created_at,kind,rating)", runImport},
-		{"reply", "ID (--text T | --template NAME [--var k=v ...]) [--as STAFF] [--private] [--override REASON] [--for-approval]", "reply to a message", runReply},
-		{"approve", "REPLY_ID [--note T] [--text EDITED] [--override REASON] [--as MANAGER]", "approve a reply waiting for a manager", runApprove},
-		{"reject", "REPLY_ID --note T [--as MANAGER]", "send a reply back to its author with feedback", runReject},
-		{"resubmit", "REPLY_ID --text T [--as STAFF]", "edit a rejected reply and send it on", runResubmit},
-		{"dismiss", "ID [--as STAFF]", "mark a message as needing no response", runDismiss},
-		{"lint", "--text T [--platform P] [--private]", "check a draft against the brand guidelines", runLint},
-		{"templates", "", "list reply templates", runTemplates},
-		{"outbox", "", "list replies not yet sent", runOutbox},
-		{"send", "", "send due replies now", runSend},
-		{"retry", "REPLY_ID [--as STAFF]", "queue a failed reply again", runRetry},
-		{"poll", "", "fetch new messages from connected accounts", runPoll},
-		{"staff", "[add --name N --handle H --role manager|crew|trainee | role HANDLE ROLE]", "list or change staff", runStaff},
-		{"audit", "[--subject KIND:ID] [--verify]", "show the audit log", runAudit},
-		{"init", "--location NAME --timezone TZ --manager-name N --manager-handle H [--brand B] [--phone P] [--address A]", "set up a real location in an empty data folder", runInit},
-	}
-	sort.Slice(commands, func(i, j int) bool { return commands[i].name < commands[j].name })
+// commands are the command line's commands; network.go adds the network's.
+var commands = []command{
+	{"inbox", "[--filter needs-response|unanswered|all] [--search TEXT] [--limit N] [--after CURSOR]", "list messages, newest first", runInbox},
+	{"show", "ID", "show a message, its conversation, triage reasons and replies", runShow},
+	{"import", "FILE", "import messages from JSON Lines or CSV (fields: platform,account,id,thread,author,author_id,text,created_at,kind,rating)", runImport},
+	{"reply", "ID (--text T | --template NAME [--var k=v ...]) [--as STAFF] [--private] [--override REASON] [--for-approval]", "reply to a message", runReply},
+	{"approve", "REPLY_ID [--note T] [--text EDITED] [--override REASON] [--as MANAGER]", "approve a reply waiting for a manager", runApprove},
+	{"reject", "REPLY_ID --note T [--as MANAGER]", "send a reply back to its author with feedback", runReject},
+	{"resubmit", "REPLY_ID --text T [--as STAFF]", "edit a rejected reply and send it on", runResubmit},
+	{"dismiss", "ID [--as STAFF]", "mark a message as needing no response", runDismiss},
+	{"lint", "--text T [--platform P] [--private]", "check a draft against the brand guidelines", runLint},
+	{"templates", "", "list reply templates", runTemplates},
+	{"outbox", "", "list replies not yet sent", runOutbox},
+	{"send", "", "send due replies now", runSend},
+	{"retry", "REPLY_ID [--as STAFF]", "queue a failed reply again", runRetry},
+	{"poll", "", "fetch new messages from connected accounts", runPoll},
+	{"staff", "[add --name N --handle H --role manager|crew|trainee | role HANDLE ROLE]", "list or change staff", runStaff},
+	{"audit", "[--subject KIND:ID] [--verify]", "show the audit log", runAudit},
+	{"init", "--location NAME --timezone TZ --manager-name N --manager-handle H [--brand B] [--phone P] [--address A]", "set up a real location in an empty data folder", runInit},
 }
 
 // Main runs the command line and returns the exit status.

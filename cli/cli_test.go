@@ -24,6 +24,10 @@ var now = time.Date(2026, 11, 22, 19, 30, 0, 0, time.UTC)
 var demoTemplate string
 
 func TestMain(m *testing.M) {
+	if os.Getenv(childEnv) != "" {
+		// Started by a test as the branchline command itself.
+		os.Exit(Main(context.Background(), os.Args[1:], Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr}))
+	}
 	dir, err := os.MkdirTemp("", "branchline-cli-demo")
 	if err != nil {
 		panic(err)

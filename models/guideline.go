@@ -44,10 +44,15 @@ func (s *Store) InstallGuidelinePack(ctx context.Context, actor string, g Guidel
 		err := tx.Where("pack_id = ? AND version = ?", g.PackID, g.Version).Take(&existing).Error
 		switch {
 		case err == nil:
-			if existing.Document != g.Document {
-				return fmt.Errorf("guideline pack %s version %d exists with different content: %w", g.PackID, g.Version, ErrConflict)
-			}
 			g.ID = existing.ID
+			if existing.Document != g.Document {
+				// Headquarters' copy of a version is the authority: a local
+				// copy that differs (the built-in default) gives way.
+				if err := tx.Model(&GuidelinePack{}).Where("id = ?", g.ID).Updates(map[string]any{
+					"document": g.Document, "title": g.Title, "author": g.Author, "published_at": g.PublishedAt}).Error; err != nil {
+					return err
+				}
+			}
 		case errors.Is(err, gorm.ErrRecordNotFound):
 			if err := tx.Create(&g).Error; err != nil {
 				return fmt.Errorf("store guideline pack %s v%d: %w", g.PackID, g.Version, err)

@@ -21,6 +21,8 @@ import (
 	"github.com/branchline/branchline/channels"
 	"github.com/branchline/branchline/channels/demo"
 	"github.com/branchline/branchline/models"
+	"github.com/branchline/branchline/sync/identity"
+	"github.com/branchline/branchline/sync/network"
 )
 
 // Files in a data folder.
@@ -52,6 +54,9 @@ type Node struct {
 	Channels channels.Registry
 	// Demo is the simulated platform of a demo location, or nil.
 	Demo *demo.Platform
+	// Net is this node's membership of the brand network, or nil when the
+	// data folder has not joined one.
+	Net *network.Runtime
 
 	opts Options
 	log  *slog.Logger
@@ -85,9 +90,20 @@ func Open(ctx context.Context, dir string, opts Options) (*Node, error) {
 		return nil, err
 	}
 	n.Store = store
+	if network.IsMember(dir) {
+		if n.Net, err = network.Open(ctx, dir, store, opts.Logger, opts.Now); err != nil {
+			store.Close()
+			return nil, err
+		}
+	}
 	loc, err := store.Location(ctx)
+	if errors.Is(err, models.ErrNoLocation) && n.Net != nil && n.Net.Self.Cert.Role != identity.RoleStore {
+		// Headquarters and regions have no inbox of their own.
+		n.Channels = channels.Registry{}
+		return n, nil
+	}
 	if errors.Is(err, models.ErrNoLocation) {
-		if opts.NoDemo {
+		if opts.NoDemo || n.Net != nil {
 			store.Close()
 			return nil, ErrNotSetUp
 		}
@@ -132,6 +148,9 @@ func demoOptions(loc models.Location, livePerHour float64) demo.Options {
 // context cancelled) first.
 func (n *Node) Close() error {
 	var errs []error
+	if n.Net != nil {
+		n.Net.Stop()
+	}
 	n.mu.Lock()
 	if n.lock != nil {
 		errs = append(errs, n.lock.Unlock())
@@ -227,6 +246,16 @@ func (n *Node) WakeOutbox() {
 // is closed when both have stopped.
 func (n *Node) StartWorkers(ctx context.Context) (done <-chan struct{}) {
 	var wg sync.WaitGroup
+	if n.Net != nil {
+		if err := n.startNetwork(ctx, &wg); err != nil {
+			n.log.Error("network", "err", err)
+		}
+	}
+	if n.Desk == nil {
+		ch := make(chan struct{})
+		go func() { wg.Wait(); close(ch) }()
+		return ch
+	}
 	ob, err := n.takeOutbox()
 	switch {
 	case err == nil:

@@ -117,8 +117,9 @@ type Node struct {
 	queue   *memberlist.TransmitLimitedQueue
 	log     *slog.Logger
 
-	inbox  chan []byte
-	digest atomic.Pointer[[]byte]
+	inbox   chan []byte
+	digest  atomic.Pointer[[]byte]
+	lastOwn atomic.Uint64 // the last of this node's changes sent
 
 	stop chan struct{}
 	done sync.WaitGroup
@@ -294,10 +295,58 @@ func (n *Node) Broadcast(c *change.Change) {
 func (n *Node) onApplied(cs []*change.Change) {
 	for _, c := range cs {
 		if c.Origin == n.cfg.Name {
-			n.Broadcast(c)
+			n.sendOwn(c)
 		}
 	}
 	n.signalDigest()
+}
+
+// sendOwn broadcasts one of this node's changes once.
+func (n *Node) sendOwn(c *change.Change) {
+	for {
+		last := n.lastOwn.Load()
+		if c.Seq <= last {
+			return
+		}
+		if n.lastOwn.CompareAndSwap(last, c.Seq) {
+			break
+		}
+	}
+	n.Broadcast(c)
+}
+
+// WatchOwn sends, every interval, this node's changes that another
+// process (a command line) stored, until the node stops.
+func (n *Node) WatchOwn(ctx context.Context, interval time.Duration) {
+	if d, err := n.rep.Digest(ctx); err == nil {
+		n.lastOwn.Store(d.Heads[n.cfg.Name])
+	}
+	n.done.Add(1)
+	go func() {
+		defer n.done.Done()
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-n.stop:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				cs, err := n.rep.OwnSince(ctx, n.lastOwn.Load())
+				if err != nil {
+					n.log.Warn("read own changes", "err", err)
+					continue
+				}
+				for _, c := range cs {
+					n.sendOwn(c)
+				}
+				if len(cs) > 0 {
+					n.signalDigest()
+				}
+			}
+		}
+	}()
 }
 
 func (n *Node) signalDigest() {

@@ -174,3 +174,33 @@ func FuzzParseMeta(f *testing.F) {
 	f.Add(Meta{Role: "store", Location: "L", Region: "R"}.marshal())
 	f.Fuzz(func(t *testing.T, b []byte) { ParseMeta(b) })
 }
+
+// TestForgedChangesAreRefused: a node with the gossip key but a
+// certificate from another root is a member as far as memberlist goes, but
+// what it signs is refused and logged everywhere.
+func TestForgedChangesAreRefused(t *testing.T) {
+	ctx := context.Background()
+	tn := newTestNet(t)
+	hq := tn.node(t, identity.CertRequest{NodeID: "hq", Role: identity.RoleHQ}, tn.key, nil)
+	store := tn.node(t, identity.CertRequest{NodeID: "store-a", Role: identity.RoleStore, Location: "A", Region: "R"}, tn.key, nil)
+	rogueNet := &testNet{key: tn.key}
+	rogueNet.root, _ = identity.NewRoot(rand.Reader)
+	rogue := rogueNet.node(t, identity.CertRequest{NodeID: "rogue-hq", Role: identity.RoleHQ}, tn.key, nil)
+	for _, n := range []*testNode{store, rogue} {
+		if _, err := n.Join([]string{hq.addr()}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eventually(t, "three members", func() bool { return len(store.Members()) == 3 })
+	tpl, _ := json.Marshal(change.Template{Scope: "hq", Template: json.RawMessage(`{"name":"evil"}`)})
+	if _, err := rogue.rep.Author(ctx, change.KindTemplate, "hq/evil", tpl); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the forged change to be refused", func() bool {
+		rs, _ := store.store.FedRefusals(ctx, 10)
+		return len(rs) > 0 && rs[0].Origin == "rogue-hq"
+	})
+	if has(store, change.KindTemplate, "hq/evil") || has(hq, change.KindTemplate, "hq/evil") {
+		t.Fatal("a forged template was applied")
+	}
+}

@@ -37,6 +37,7 @@ type Store interface {
 	FedRange(ctx context.Context, origin string, from, to uint64, limit int) ([][]byte, error)
 	FedRefuse(ctx context.Context, origin string, seq uint64, kind uint8, key, from, reason string) error
 	FedRevocations(ctx context.Context) (map[string]uint64, error)
+	FedChangesSince(ctx context.Context, origin string, after uint64, limit int) ([]models.FedChange, error)
 }
 
 // Replica is one node's copy.
@@ -110,8 +111,18 @@ func (r *Replica) notify(cs []*change.Change) {
 
 // Author makes, signs and stores a change by this node.
 func (r *Replica) Author(ctx context.Context, kind change.Kind, key string, body []byte) (*change.Change, error) {
+	return r.AuthorWith(ctx, kind, func(uint64) (string, []byte, error) { return key, body, nil })
+}
+
+// AuthorWith is Author for changes whose key or body depend on the
+// sequence number they get (an escalation is named after it).
+func (r *Replica) AuthorWith(ctx context.Context, kind change.Kind, build func(seq uint64) (key string, body []byte, err error)) (*change.Change, error) {
 	var c *change.Change
 	_, err := r.store.FedAuthor(ctx, r.self.Cert.NodeID, func(seq uint64) (models.FedRecord, error) {
+		key, body, err := build(seq)
+		if err != nil {
+			return models.FedRecord{}, err
+		}
 		c = change.New(r.self, seq, kind, key, body, r.now())
 		v, err := r.verifier.Verify(c)
 		if err != nil {
@@ -399,4 +410,22 @@ func (r *Replica) Serve(ctx context.Context, rg Range, limit, maxBytes int) ([][
 		}
 	}
 	return raws, nil
+}
+
+// OwnSince returns this node's changes after seq, in order: changes another
+// process (a command) made for this node, for the running node to send.
+func (r *Replica) OwnSince(ctx context.Context, seq uint64) ([]*change.Change, error) {
+	rows, err := r.store.FedChangesSince(ctx, r.self.Cert.NodeID, seq, 1000)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*change.Change, 0, len(rows))
+	for _, row := range rows {
+		c, err := change.Unmarshal(row.Raw)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, nil
 }
