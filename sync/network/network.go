@@ -42,7 +42,9 @@ type Config struct {
 }
 
 // Save writes the config to dir.
-func (c Config) Save(dir string) error { return identity.WriteSecret(filepath.Join(dir, ConfigFile), c) }
+func (c Config) Save(dir string) error {
+	return identity.WriteSecret(filepath.Join(dir, ConfigFile), c)
+}
 
 // ErrNotMember means the data folder has not joined a network.
 var ErrNotMember = errors.New("this data folder is not part of a network (run `branchline hq init` or `branchline join CODE`)")
