@@ -121,6 +121,9 @@ type Node struct {
 	digest  atomic.Pointer[[]byte]
 	lastOwn atomic.Uint64 // the last of this node's changes sent
 
+	amu       sync.Mutex
+	announced map[string]bool // changes being fetched because announced
+
 	stop chan struct{}
 	done sync.WaitGroup
 
@@ -137,7 +140,8 @@ func Start(ctx context.Context, cfg Config, rep *replica.Replica) (*Node, error)
 	if len(cfg.Keys) == 0 {
 		return nil, errors.New("gossip: a gossip key is required: gossip is always encrypted")
 	}
-	n := &Node{cfg: cfg, rep: rep, log: cfg.Logger, inbox: make(chan []byte, InboxSize), stop: make(chan struct{})}
+	n := &Node{cfg: cfg, rep: rep, log: cfg.Logger, inbox: make(chan []byte, InboxSize), stop: make(chan struct{}),
+		announced: map[string]bool{}}
 	if n.log == nil {
 		n.log = slog.New(slog.DiscardHandler)
 	}
@@ -418,6 +422,12 @@ func (n *Node) handle(ctx context.Context, msg []byte) error {
 		if held.Heads[origin] >= seq {
 			return nil
 		}
+		n.amu.Lock()
+		if len(n.announced) > 10000 {
+			clear(n.announced)
+		}
+		n.announced[fmt.Sprintf("%s/%d", origin, seq)] = true
+		n.amu.Unlock()
 		return n.request(from, []replica.Range{{Origin: origin, From: held.Heads[origin] + 1, To: seq}})
 	case msgRequest:
 		from, ranges, err := unmarshalRequest(msg[1:])
@@ -435,6 +445,16 @@ func (n *Node) handle(ctx context.Context, msg []byte) error {
 			return err
 		}
 		n.stats.Applied.Add(int64(len(res.Added)))
+		// A change fetched because it was announced is announced on:
+		// this node now holds it for the others to fetch.
+		n.amu.Lock()
+		for _, c := range res.Added {
+			if n.announced[c.ID()] {
+				delete(n.announced, c.ID())
+				n.Broadcast(c)
+			}
+		}
+		n.amu.Unlock()
 		return n.refreshDigest(ctx)
 	case msgDigest:
 		d, err := replica.UnmarshalDigest(msg[1:])
