@@ -30,8 +30,20 @@ func (d *delegate) NotifyMsg(b []byte) {
 	d.n.enqueue(b)
 }
 
+// GetBroadcasts fills the space memberlist offers, within the node's
+// gossip rate: what does not fit waits in the queue for a later packet.
 func (d *delegate) GetBroadcasts(overhead, limit int) [][]byte {
-	return d.n.queue.GetBroadcasts(overhead, limit)
+	limit = min(limit, d.n.bucket.available())
+	if limit <= overhead {
+		return nil
+	}
+	msgs := d.n.queue.GetBroadcasts(overhead, limit)
+	used := 0
+	for _, m := range msgs {
+		used += len(m) + overhead
+	}
+	d.n.bucket.spend(used)
+	return msgs
 }
 
 func (d *delegate) LocalState(join bool) []byte {
@@ -59,6 +71,7 @@ func (d *delegate) MergeRemoteState(buf []byte, join bool) {
 type events struct{ n *Node }
 
 func (e *events) NotifyJoin(m *memberlist.Node) {
+	e.n.remember(m)
 	e.n.log.Info("member joined", "node", m.Name, "addr", m.Address())
 }
 
@@ -66,7 +79,7 @@ func (e *events) NotifyLeave(m *memberlist.Node) {
 	e.n.log.Info("member left", "node", m.Name)
 }
 
-func (e *events) NotifyUpdate(m *memberlist.Node) {}
+func (e *events) NotifyUpdate(m *memberlist.Node) { e.n.remember(m) }
 
 // conflicts reports a second node presenting an identity already in use:
 // memberlist refuses it; the report says so.

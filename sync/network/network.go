@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	mrand "math/rand/v2"
 	"net"
 	"os"
 	"path/filepath"
@@ -293,37 +294,46 @@ func (rt *Runtime) Start(ctx context.Context, logger *slog.Logger) error {
 	if err := rt.Book.Announce(ctx, rt.Config.Name, addr); err != nil {
 		return err
 	}
-	var seeds []string
-	for _, s := range rt.Config.Seeds {
-		if s != addr {
-			seeds = append(seeds, s)
+	seeds := func() []string {
+		list := append([]string(nil), rt.Config.Seeds...)
+		// A few nodes the directory knows are seeds too: a store whose
+		// seeds moved still finds its way back. Join contacts every
+		// address it is given, so only a few.
+		if dir, err := rt.Book.Directory(ctx); err == nil {
+			mrand.Shuffle(len(dir), func(i, j int) { dir[i], dir[j] = dir[j], dir[i] })
+			extra := 0
+			for _, e := range dir {
+				if extra < extraSeeds && !e.Revoked && e.Address != "" && e.NodeID != rt.Self.Cert.NodeID {
+					list = append(list, e.Address)
+					extra++
+				}
+			}
+		}
+		var out []string
+		for _, s := range dedupe(list) {
+			if s != addr {
+				out = append(out, s)
+			}
+		}
+		return out
+	}
+	if list := seeds(); len(list) > 0 {
+		if _, err := g.Join(list); err != nil {
+			logger.Warn("no seed answered; the node stays up and keeps trying", "seeds", list, "err", err)
 		}
 	}
-	if len(seeds) > 0 {
-		if _, err := g.Join(seeds); err != nil {
-			logger.Warn("no seed answered; will keep the node up and retry", "seeds", seeds, "err", err)
-			go rt.retryJoin(ctx, seeds, logger)
-		}
-	}
+	// Back after a network outage, memberlist alone would never look for
+	// the others again.
+	g.KeepJoined(ctx, seeds, rejoinInterval)
 	return nil
 }
 
-func (rt *Runtime) retryJoin(ctx context.Context, seeds []string, logger *slog.Logger) {
-	for delay := 2 * time.Second; ; delay = min(delay*2, time.Minute) {
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(delay):
-		}
-		if len(rt.Gossip.Members()) > 1 {
-			return
-		}
-		if _, err := rt.Gossip.Join(seeds); err == nil {
-			logger.Info("joined the network")
-			return
-		}
-	}
-}
+// extraSeeds is how many directory addresses a rejoin tries besides the
+// configured seeds.
+const extraSeeds = 4
+
+// rejoinInterval is how often a node with no live peer tries its seeds.
+const rejoinInterval = 10 * time.Second
 
 // Stop leaves the network gracefully.
 func (rt *Runtime) Stop() {

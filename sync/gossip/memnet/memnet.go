@@ -76,8 +76,11 @@ type Transport struct {
 	done    chan struct{}
 	closed  atomic.Bool
 
-	// Bytes counts what the node sent: packets and stream bytes.
+	// PacketBytes and StreamBytes count what the node sent, RecvPackets
+	// and RecvStreams what reached it; Dropped counts packets lost to a
+	// full queue.
 	PacketBytes, StreamBytes atomic.Int64
+	RecvPackets, RecvStreams atomic.Int64
 	Dropped                  atomic.Int64
 }
 
@@ -88,6 +91,9 @@ func (t *Transport) Addr() string { return t.addr }
 
 // SentBytes is everything the node has sent.
 func (t *Transport) SentBytes() int64 { return t.PacketBytes.Load() + t.StreamBytes.Load() }
+
+// ReceivedBytes is everything that reached the node.
+func (t *Transport) ReceivedBytes() int64 { return t.RecvPackets.Load() + t.RecvStreams.Load() }
 
 func (t *Transport) FinalAdvertiseAddr(string, int) (net.IP, int, error) { return t.ip, 7946, nil }
 
@@ -126,6 +132,7 @@ func (t *Transport) WriteTo(b []byte, addr string) (time.Time, error) {
 		p.Timestamp = time.Now()
 		select {
 		case dst.packets <- p:
+			dst.RecvPackets.Add(int64(len(p.Buf)))
 		default:
 			dst.Dropped.Add(1)
 		}
@@ -157,13 +164,13 @@ func (t *Transport) DialTimeout(addr string, timeout time.Duration) (net.Conn, e
 	}
 	a, b := net.Pipe()
 	select {
-	case dst.streams <- &countingConn{Conn: b, counter: &dst.StreamBytes}:
+	case dst.streams <- &countingConn{Conn: b, sent: &dst.StreamBytes, recv: &dst.RecvStreams}:
 	case <-time.After(timeout):
 		a.Close()
 		b.Close()
 		return nil, errors.New("memnet: dial timed out")
 	}
-	return &countingConn{Conn: a, counter: &t.StreamBytes}, nil
+	return &countingConn{Conn: a, sent: &t.StreamBytes, recv: &t.RecvStreams}, nil
 }
 
 // DialAddressTimeout opens a stream to a node.
@@ -184,11 +191,17 @@ func (t *Transport) Shutdown() error {
 
 type countingConn struct {
 	net.Conn
-	counter *atomic.Int64
+	sent, recv *atomic.Int64
 }
 
 func (c *countingConn) Write(b []byte) (int, error) {
 	n, err := c.Conn.Write(b)
-	c.counter.Add(int64(n))
+	c.sent.Add(int64(n))
+	return n, err
+}
+
+func (c *countingConn) Read(b []byte) (int, error) {
+	n, err := c.Conn.Read(b)
+	c.recv.Add(int64(n))
 	return n, err
 }
