@@ -26,10 +26,11 @@ import (
 
 func init() {
 	commands = append(commands,
-		command{"hq", "init --name NAME --bind HOST:PORT", "create the brand network with this data folder as headquarters", runHQ},
+		command{"hq", "init --name NAME --bind HOST:PORT [--advertise HOST:PORT] [--preset lan|wan]", "create the brand network with this data folder as headquarters", runHQ},
 		command{"invite", "--role store|region --location NAME --region NAME [--expires 72h] [--node-id ID] [--out FILE]", "issue a join code for a new node (headquarters)", runInvite},
-		command{"join", "CODE|FILE|- --bind HOST:PORT [--advertise HOST:PORT] [--timezone TZ]", "join the network with a code from headquarters", runJoin},
+		command{"join", "CODE|FILE|- --bind HOST:PORT [--advertise HOST:PORT] [--preset lan|wan] [--timezone TZ]", "join the network with a code from headquarters", runJoin},
 		command{"revoke", "NODE [--reason T]", "revoke a node: its later changes are refused everywhere (headquarters)", runRevoke},
+		command{"key", "rotate [--use-in 24h] [--retire-in 168h] | status", "rotate the gossip key without downtime (headquarters)", runKey},
 		command{"node", "", "run this node headless (gossip, and at a store the outbox and polling) until interrupted", runNode},
 		command{"status", "", "this node, the members, the records it holds", runStatus},
 		command{"guideline", "export FILE | publish FILE | list", "the brand's guideline packs", runGuideline},
@@ -56,18 +57,20 @@ func (c *cmdCtx) openNet(ctx context.Context) (*node.Node, *records.Book, error)
 func runHQ(ctx context.Context, c *cmdCtx) error {
 	name := c.fs.String("name", "", "headquarters' name, e.g. \"Copper Kettle HQ\"")
 	bind := c.fs.String("bind", "", "host:port to gossip on, e.g. 10.0.0.5:7946")
+	advertise := c.fs.String("advertise", "", "host:port the others reach headquarters on, if not the bind address")
+	preset := c.fs.String("preset", "lan", "gossip timings: lan (one site or a fast VPN) or wan (over the internet)")
 	pos, err := c.parse(1, 1)
 	if err != nil {
 		return err
 	}
 	if pos[0] != "init" || *name == "" || *bind == "" {
-		return usagef("hq: usage: branchline hq init --name NAME --bind HOST:PORT")
+		return usagef("hq: usage: branchline hq init --name NAME --bind HOST:PORT [--advertise HOST:PORT] [--preset lan|wan]")
 	}
 	dir, err := c.dataDir(c.env)
 	if err != nil {
 		return err
 	}
-	id, err := network.InitHQ(dir, *name, *bind, c.env.Now())
+	id, err := network.InitHQ(dir, *name, *bind, *advertise, *preset, c.env.Now())
 	if err != nil {
 		return err
 	}
@@ -131,6 +134,7 @@ func runInvite(ctx context.Context, c *cmdCtx) error {
 func runJoin(ctx context.Context, c *cmdCtx) error {
 	bind := c.fs.String("bind", "", "host:port to gossip on")
 	advertise := c.fs.String("advertise", "", "host:port the others reach this node on, if not the bind address")
+	preset := c.fs.String("preset", "lan", "gossip timings: lan (one site or a fast VPN) or wan (over the internet); the same as headquarters'")
 	tz := c.fs.String("timezone", "UTC", "the store's time zone (stores)")
 	mgrName := c.fs.String("manager-name", "Store Manager", "the store's first manager (stores)")
 	mgrHandle := c.fs.String("manager-handle", "manager", "the first manager's login name (stores)")
@@ -149,7 +153,7 @@ func runJoin(ctx context.Context, c *cmdCtx) error {
 	if err != nil {
 		return err
 	}
-	id, err := network.Join(dir, code, *bind, *advertise, c.env.Now())
+	id, err := network.Join(dir, code, *bind, *advertise, *preset, c.env.Now())
 	if err != nil {
 		return err
 	}
@@ -211,6 +215,64 @@ func runRevoke(ctx context.Context, c *cmdCtx) error {
 	}
 	c.printf("%s is revoked: its changes after number %d are refused everywhere.\n", pos[0], upTo)
 	return nil
+}
+
+func runKey(ctx context.Context, c *cmdCtx) error {
+	useIn := c.fs.Duration("use-in", 24*time.Hour, "when every node starts encrypting with the new key")
+	retireIn := c.fs.Duration("retire-in", 7*24*time.Hour, "when every node drops the old key")
+	pos, err := c.parse(1, 1)
+	if err != nil {
+		return err
+	}
+	_, book, err := c.openNet(ctx)
+	if err != nil {
+		return err
+	}
+	switch pos[0] {
+	case "rotate":
+		if *useIn < 0 || *retireIn < *useIn {
+			return usagef("key rotate: --retire-in (%s) must not come before --use-in (%s)", *retireIn, *useIn)
+		}
+		key, err := identity.NewGossipKey()
+		if err != nil {
+			return err
+		}
+		now := c.env.Now()
+		epoch, err := book.RotateKey(ctx, key, now.Add(*useIn), now.Add(*retireIn))
+		if err != nil {
+			return err
+		}
+		if c.json {
+			return c.printJSON(map[string]any{"epoch": epoch, "use_at": now.Add(*useIn).UTC(), "retire_at": now.Add(*retireIn).UTC()})
+		}
+		c.printf("Gossip key %d is on its way to every node, sealed for each. They encrypt with it from %s and drop the old key at %s.\n",
+			epoch, now.Add(*useIn).Format(time.RFC3339), now.Add(*retireIn).Format(time.RFC3339))
+		c.printf("A node offline from now until after %s misses the new key: invite it again.\n", now.Add(*useIn).Format(time.RFC3339))
+		return nil
+	case "status":
+		r, err := book.KeyRotation(ctx)
+		if err != nil {
+			return err
+		}
+		if r == nil {
+			if c.json {
+				return c.printJSON(map[string]any{"epoch": 0})
+			}
+			c.printf("The gossip key was never rotated.\n")
+			return nil
+		}
+		state := network.KeyState(r, c.env.Now())
+		if c.json {
+			return c.printJSON(map[string]any{"epoch": r.Epoch, "use_at": r.UseAt, "retire_at": r.RetireAt, "state": state, "sealed_for_this_node": r.Key != nil})
+		}
+		c.printf("Gossip key %d (%s): in use from %s, old keys dropped at %s.\n", r.Epoch, state,
+			r.UseAt.Format(time.RFC3339), r.RetireAt.Format(time.RFC3339))
+		if r.Key == nil {
+			c.printf("It was not sealed for this node: ask headquarters for a new join code.\n")
+		}
+		return nil
+	}
+	return usagef("key: use rotate or status")
 }
 
 func runNode(ctx context.Context, c *cmdCtx) error {

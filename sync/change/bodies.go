@@ -103,6 +103,19 @@ type CrisisAck struct {
 	Region   string `json:"region"`
 }
 
+// GossipKeyRecord is the key of the one gossip-key record.
+const GossipKeyRecord = "gossip"
+
+// GossipKey is a rotation of the network's gossip key: every node adds
+// the new key at once, encrypts with it from UseAt and drops the others
+// at RetireAt. The key is sealed for every node in the directory.
+type GossipKey struct {
+	Epoch    uint64    `json:"epoch"`
+	UseAt    time.Time `json:"use_at"`
+	RetireAt time.Time `json:"retire_at"`
+	Sealed   []byte    `json:"sealed"`
+}
+
 // EscalationKey is the key of the escalation a node raises with its seq.
 func EscalationKey(origin string, seq uint64) string {
 	return origin + ":" + strconv.FormatUint(seq, 10)
@@ -131,6 +144,18 @@ func checkPolicy(c Verified) error {
 		}
 		var n Node
 		return decode(c.Change, &n)
+	case KindGossipKey:
+		if role != identity.RoleHQ {
+			return deny(c, "rotate the gossip key")
+		}
+		var g GossipKey
+		if err := decode(c.Change, &g); err != nil {
+			return err
+		}
+		if c.Key != GossipKeyRecord || g.RetireAt.Before(g.UseAt) || len(g.Sealed) == 0 {
+			return fmt.Errorf("%w: gossip key under %q, use at %s, retire at %s", ErrBody, c.Key, g.UseAt, g.RetireAt)
+		}
+		return nil
 	case KindRevocation, KindGuideline, KindCrisis:
 		if role != identity.RoleHQ {
 			return deny(c, "publish a "+c.Kind.String())

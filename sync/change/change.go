@@ -37,12 +37,14 @@ const (
 	KindKPI               Kind = 8  // a location's figures for a day
 	KindCrisis            Kind = 9  // a crisis broadcast
 	KindCrisisAck         Kind = 10 // a store acknowledges a crisis
+	KindGossipKey         Kind = 11 // headquarters rotates the gossip key
 )
 
 var kindNames = map[Kind]string{
 	KindNode: "node", KindRevocation: "revocation", KindGuideline: "guideline", KindTemplate: "template",
 	KindEscalation: "escalation", KindEscalationStatus: "escalation_status", KindEscalationComment: "escalation_comment",
 	KindKPI: "kpi", KindCrisis: "crisis", KindCrisisAck: "crisis_ack",
+	KindGossipKey: "gossip_key",
 }
 
 func (k Kind) String() string {

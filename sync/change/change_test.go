@@ -86,6 +86,9 @@ func TestVerifyRefusesWhatItMust(t *testing.T) {
 		{"store writes hq's directory entry", New(n.store, 15, KindNode, "hq", body(Node{}), now), ErrRole},
 		{"invalid pack", New(n.hq, 4, KindGuideline, "copper-kettle", []byte(`{"schema":1}`), now), ErrBody},
 		{"escalation under a borrowed key", New(n.store, 16, KindEscalation, "store-riverside:1", esc, now), ErrBody},
+		{"hq rotates the gossip key", New(n.hq, 5, KindGossipKey, GossipKeyRecord, body(GossipKey{Epoch: 1, UseAt: now, RetireAt: now.Add(time.Hour), Sealed: []byte{1}}), now), nil},
+		{"region rotates the gossip key", New(n.region, 17, KindGossipKey, GossipKeyRecord, body(GossipKey{Epoch: 1, UseAt: now, RetireAt: now, Sealed: []byte{1}}), now), ErrRole},
+		{"gossip key retired before use", New(n.hq, 6, KindGossipKey, GossipKeyRecord, body(GossipKey{Epoch: 1, UseAt: now, RetireAt: now.Add(-time.Hour), Sealed: []byte{1}}), now), ErrBody},
 		{"revoked author", New(n.store2, 50, KindCrisisAck, "c1", body(CrisisAck{Location: "Harbor"}), now), ErrRevoked},
 	}
 	v := &Verifier{Root: n.root.Public(), Now: func() time.Time { return now },

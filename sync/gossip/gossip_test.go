@@ -204,3 +204,26 @@ func TestForgedChangesAreRefused(t *testing.T) {
 		t.Fatal("a forged template was applied")
 	}
 }
+
+// TestSecondNodeWithTheSameIdentityIsRefused: a join code used twice
+// gives two nodes one identity; the network keeps the first, refuses the
+// second and says so.
+func TestSecondNodeWithTheSameIdentityIsRefused(t *testing.T) {
+	tn := newTestNet(t)
+	hq := tn.node(t, identity.CertRequest{NodeID: "hq", Role: identity.RoleHQ}, tn.key, nil)
+	req := identity.CertRequest{NodeID: "store-riverside", Role: identity.RoleStore, Location: "Riverside", Region: "North"}
+	first := tn.node(t, req, tn.key, nil)
+	if _, err := first.Join([]string{hq.addr()}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "headquarters sees the first store", func() bool { return hq.Memberlist().NumMembers() == 2 })
+	second := tn.node(t, req, tn.key, nil)
+	second.Join([]string{hq.addr()})
+	eventually(t, "headquarters reports the conflict", func() bool { return hq.Stats().Conflicts.Load() > 0 })
+	time.Sleep(time.Second)
+	for _, m := range hq.Members() {
+		if m.Name == req.NodeID && m.Address != first.addr() {
+			t.Errorf("headquarters lists %s at %s, the second node's address; the first is %s", m.Name, m.Address, first.addr())
+		}
+	}
+}

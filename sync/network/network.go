@@ -18,9 +18,11 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/branchline/branchline/models"
+	"github.com/branchline/branchline/sync/change"
 	"github.com/branchline/branchline/sync/gossip"
 	"github.com/branchline/branchline/sync/identity"
 	"github.com/branchline/branchline/sync/records"
@@ -72,11 +74,21 @@ func IsMember(dir string) bool {
 func (c Config) Label() string { return "branchline/" + hex.EncodeToString(c.Root[:8]) }
 
 // InitHQ creates a network with dir as headquarters.
-func InitHQ(dir, name, bind string, now time.Time) (*identity.Identity, error) {
+// preset is "lan" or "wan": memberlist's timings (see docs/network.md).
+func InitHQ(dir, name, bind, advertise, preset string, now time.Time) (*identity.Identity, error) {
 	if IsMember(dir) {
 		return nil, fmt.Errorf("%s is already part of a network", dir)
 	}
 	if err := checkAddr(bind); err != nil {
+		return nil, err
+	}
+	if advertise != "" {
+		if err := checkAddr(advertise); err != nil {
+			return nil, err
+		}
+	}
+	preset, err := checkPreset(preset)
+	if err != nil {
 		return nil, err
 	}
 	root, err := identity.NewRoot(rand.Reader)
@@ -100,7 +112,7 @@ func InitHQ(dir, name, bind string, now time.Time) (*identity.Identity, error) {
 	if err := id.Save(dir); err != nil {
 		return nil, err
 	}
-	return id, Config{Root: root.Public(), Keys: [][]byte{key}, Bind: bind, Preset: "lan", Name: name}.Save(dir)
+	return id, Config{Root: root.Public(), Keys: [][]byte{key}, Bind: bind, Advertise: advertise, Preset: preset, Name: name}.Save(dir)
 }
 
 // InviteRequest describes the node to invite.
@@ -146,6 +158,12 @@ func Invite(ctx context.Context, dir string, book *records.Book, req InviteReque
 		JoinWithin: req.Expires}, now, rand.Reader)
 	if err != nil {
 		return "", nil, err
+	}
+	if book != nil {
+		// A key rotation under way must reach the new node too.
+		if err := book.ResealKey(ctx, id.Cert.BoxKey); err != nil {
+			return "", nil, fmt.Errorf("seal the coming gossip key for %s: %w", req.NodeID, err)
+		}
 	}
 	seeds := append([]string{cfg.advertise()}, req.Seeds...)
 	code := &identity.JoinCode{Root: ed25519.PublicKey(cfg.Root), GossipKey: cfg.Keys[0], Seeds: dedupe(seeds), Identity: id}
@@ -193,12 +211,16 @@ func nodeIDFor(role, location, region string) string {
 }
 
 // Join makes dir a node with the identity in the join code.
-func Join(dir, code, bind, advertise string, now time.Time) (*identity.Identity, error) {
+// preset is "lan" or "wan", as for InitHQ.
+func Join(dir, code, bind, advertise, preset string, now time.Time) (*identity.Identity, error) {
 	if IsMember(dir) {
 		return nil, fmt.Errorf("%s is already part of a network", dir)
 	}
 	j, err := identity.ParseJoinCode(code, now)
 	if err != nil {
+		return nil, err
+	}
+	if preset, err = checkPreset(preset); err != nil {
 		return nil, err
 	}
 	if err := checkAddr(bind); err != nil {
@@ -220,7 +242,18 @@ func Join(dir, code, bind, advertise string, now time.Time) (*identity.Identity,
 		name = j.Identity.Cert.Region
 	}
 	return j.Identity, Config{Root: j.Root, Keys: [][]byte{j.GossipKey}, Seeds: j.Seeds, Bind: bind, Advertise: advertise,
-		Preset: "lan", Name: name}.Save(dir)
+		Preset: preset, Name: name}.Save(dir)
+}
+
+// checkPreset accepts memberlist's LAN and WAN presets ("" is LAN).
+func checkPreset(p string) (string, error) {
+	switch p {
+	case "", "lan":
+		return "lan", nil
+	case "wan":
+		return "wan", nil
+	}
+	return "", fmt.Errorf("preset %q: use lan (one site or a fast VPN: gossip every 200 ms) or wan (stores over the internet: every 500 ms, slower failure detection)", p)
 }
 
 func checkAddr(a string) error {
@@ -244,6 +277,12 @@ type Runtime struct {
 	Rep    *replica.Replica
 	Book   *records.Book
 	Gossip *gossip.Node // nil until Start
+
+	dir    string
+	now    func() time.Time
+	keysMu sync.Mutex // guards Config.Keys and the keyring
+	wake   chan struct{}
+	cancel context.CancelFunc
 }
 
 // Open loads the node's identity and replica without starting gossip:
@@ -264,12 +303,25 @@ func Open(ctx context.Context, dir string, store *models.Store, logger *slog.Log
 	if err != nil {
 		return nil, err
 	}
-	return &Runtime{Config: cfg, Self: self, Rep: rep, Book: records.New(rep, store, now)}, nil
+	if now == nil {
+		now = time.Now
+	}
+	return &Runtime{Config: cfg, Self: self, Rep: rep, Book: records.New(rep, store, now), dir: dir, now: now,
+		wake: make(chan struct{}, 1)}, nil
 }
 
 // Start runs gossip: it binds, joins the seeds, announces this node in
 // the directory and sends changes commands make, until Stop.
 func (rt *Runtime) Start(ctx context.Context, logger *slog.Logger) error {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	ctx, rt.cancel = context.WithCancel(ctx)
+	// A rotation that came into use while the node was down applies now,
+	// before the node speaks.
+	if err := rt.ReconcileKeys(ctx, logger); err != nil {
+		logger.Warn("gossip key", "err", err)
+	}
 	host, portS, _ := net.SplitHostPort(rt.Config.Bind)
 	port, _ := strconv.Atoi(portS)
 	cfg := gossip.Config{Name: rt.Self.Cert.NodeID, BindAddr: host, BindPort: port, Preset: rt.Config.Preset,
@@ -325,6 +377,17 @@ func (rt *Runtime) Start(ctx context.Context, logger *slog.Logger) error {
 	// Back after a network outage, memberlist alone would never look for
 	// the others again.
 	g.KeepJoined(ctx, seeds, rejoinInterval)
+	rt.Rep.OnApplied(func(cs []*change.Change) {
+		for _, c := range cs {
+			if c.Kind == change.KindGossipKey {
+				select {
+				case rt.wake <- struct{}{}:
+				default:
+				}
+			}
+		}
+	})
+	go rt.keepKeys(ctx, logger)
 	return nil
 }
 
@@ -337,6 +400,9 @@ const rejoinInterval = 10 * time.Second
 
 // Stop leaves the network gracefully.
 func (rt *Runtime) Stop() {
+	if rt.cancel != nil {
+		rt.cancel()
+	}
 	if rt.Gossip != nil {
 		rt.Gossip.Leave(5 * time.Second)
 	}

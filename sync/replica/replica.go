@@ -316,6 +316,14 @@ func Rank(c *change.Change) (string, error) {
 			return "", err
 		}
 		return fmt.Sprintf("%010d|%s", p.Version, base), nil
+	case change.KindGossipKey:
+		var g struct {
+			Epoch uint64 `json:"epoch"`
+		}
+		if err := json.Unmarshal(c.Body, &g); err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("%020d|%s", g.Epoch, base), nil
 	case change.KindNode, change.KindRevocation, change.KindTemplate, change.KindEscalation, change.KindKPI, change.KindCrisis:
 		return base, nil
 	}
