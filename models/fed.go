@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -157,6 +159,10 @@ func (s *Store) FedAuthor(ctx context.Context, origin string, build func(seq uin
 	return rec, err
 }
 
+// fedApplyTx stores records in multi-row statements (the SQLite driver
+// compiles every statement it runs, so one statement for many rows is
+// what makes receiving fast): the changes, then the current values they
+// win, then revocations, then heads.
 func (s *Store) fedApplyTx(ctx context.Context, tx *gorm.DB, recs []FedRecord) ([]FedRecord, error) {
 	pool := tx.Statement.ConnPool
 	now := s.Now()
@@ -164,39 +170,84 @@ func (s *Store) fedApplyTx(ctx context.Context, tx *gorm.DB, recs []FedRecord) (
 	if err != nil {
 		return nil, err
 	}
-	ins, err := pool.PrepareContext(ctx, `INSERT INTO fed_changes (origin, seq, kind, key, at, body, raw, rank,
-		author_role, author_location, author_region, revoked, received_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (origin, seq) DO NOTHING`)
-	if err != nil {
-		return nil, err
+	isRevoked := func(r FedRecord) bool {
+		up, ok := revoked[r.Origin]
+		return r.Revoked || ok && r.Seq > up
 	}
-	defer ins.Close()
 	var added []FedRecord
-	touched := map[string]bool{}
-	for _, r := range recs {
-		isRevoked := r.Revoked
-		if up, ok := revoked[r.Origin]; ok && r.Seq > up {
-			isRevoked = true
+	for lo := 0; lo < len(recs); lo += fedRowsPerStatement {
+		part := recs[lo:min(lo+fedRowsPerStatement, len(recs))]
+		var q strings.Builder
+		q.WriteString(`INSERT INTO fed_changes (origin, seq, kind, key, at, body, raw, rank,
+			author_role, author_location, author_region, revoked, received_at) VALUES `)
+		args := make([]any, 0, 13*len(part))
+		for i, r := range part {
+			if i > 0 {
+				q.WriteString(",")
+			}
+			q.WriteString("(?,?,?,?,?,?,?,?,?,?,?,?,?)")
+			args = append(args, r.Origin, r.Seq, r.Kind, r.Key, r.At.UTC(), r.Body, r.Raw, r.Rank,
+				r.AuthorRole, r.AuthorLocation, r.AuthorRegion, isRevoked(r), now)
 		}
-		res, err := ins.ExecContext(ctx, r.Origin, r.Seq, r.Kind, r.Key, r.At.UTC(), r.Body, r.Raw, r.Rank,
-			r.AuthorRole, r.AuthorLocation, r.AuthorRegion, isRevoked, now)
+		q.WriteString(" ON CONFLICT (origin, seq) DO NOTHING RETURNING origin, seq")
+		rows, err := pool.QueryContext(ctx, q.String(), args...)
 		if err != nil {
-			return nil, fmt.Errorf("store change %s/%d: %w", r.Origin, r.Seq, err)
+			return nil, fmt.Errorf("store changes %s/%d and on: %w", part[0].Origin, part[0].Seq, err)
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			continue
-		}
-		added = append(added, r)
-		touched[r.Origin] = true
-		if r.Rank != "" && !isRevoked {
-			if err := tx.Exec(`INSERT INTO fed_state (kind, key, origin, seq, rank, at, body) VALUES (?, ?, ?, ?, ?, ?, ?)
-				ON CONFLICT (kind, key) DO UPDATE SET origin = excluded.origin, seq = excluded.seq, rank = excluded.rank,
-					at = excluded.at, body = excluded.body
-				WHERE excluded.rank > fed_state.rank`, r.Kind, r.Key, r.Origin, r.Seq, r.Rank, r.At.UTC(), r.Body).Error; err != nil {
+		stored := map[string]bool{}
+		for rows.Next() {
+			var origin string
+			var seq uint64
+			if err := rows.Scan(&origin, &seq); err != nil {
+				rows.Close()
 				return nil, err
 			}
+			stored[origin+"/"+strconv.FormatUint(seq, 10)] = true
 		}
-		if r.Revokes != nil && !isRevoked {
+		if err := rows.Close(); err != nil {
+			return nil, err
+		}
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+		for _, r := range part {
+			if stored[r.Origin+"/"+strconv.FormatUint(r.Seq, 10)] {
+				added = append(added, r)
+			}
+		}
+	}
+	// Current values: within one statement SQLite applies the rows in
+	// order, each against the value the one before left.
+	var wins []FedRecord
+	for _, r := range added {
+		if r.Rank != "" && !isRevoked(r) {
+			wins = append(wins, r)
+		}
+	}
+	for lo := 0; lo < len(wins); lo += fedRowsPerStatement {
+		part := wins[lo:min(lo+fedRowsPerStatement, len(wins))]
+		var q strings.Builder
+		q.WriteString(`INSERT INTO fed_state (kind, key, origin, seq, rank, at, body) VALUES `)
+		args := make([]any, 0, 7*len(part))
+		for i, r := range part {
+			if i > 0 {
+				q.WriteString(",")
+			}
+			q.WriteString("(?,?,?,?,?,?,?)")
+			args = append(args, r.Kind, r.Key, r.Origin, r.Seq, r.Rank, r.At.UTC(), r.Body)
+		}
+		q.WriteString(` ON CONFLICT (kind, key) DO UPDATE SET origin = excluded.origin, seq = excluded.seq,
+			rank = excluded.rank, at = excluded.at, body = excluded.body WHERE excluded.rank > fed_state.rank`)
+		if _, err := pool.ExecContext(ctx, q.String(), args...); err != nil {
+			return nil, fmt.Errorf("current values: %w", err)
+		}
+	}
+	// Revocations last: each marks the revoked node's later changes,
+	// those just stored included, and recomputes what they had won.
+	touched := map[string]bool{}
+	for _, r := range added {
+		touched[r.Origin] = true
+		if r.Revokes != nil && !isRevoked(r) {
 			if err := s.fedRevoke(tx, *r.Revokes, r.Origin, r.Seq); err != nil {
 				return nil, err
 			}
@@ -212,6 +263,10 @@ func (s *Store) fedApplyTx(ctx context.Context, tx *gorm.DB, recs []FedRecord) (
 	}
 	return added, nil
 }
+
+// fedRowsPerStatement bounds a multi-row statement (13 values a row;
+// well under SQLite's limit of 32,766 variables).
+const fedRowsPerStatement = 50
 
 // fedRevoke records a revocation (the lowest cut-off wins, so revocations
 // merge in any order), marks the node's later changes and recomputes the

@@ -57,8 +57,7 @@ func TestEgress(t *testing.T) {
 		// Burst.
 		windows := make(chan []float64, 1)
 		go func() {
-			var worst []float64 // per node, the busiest second's UDP bytes
-			worst = make([]float64, n)
+			worst := make([]float64, n) // per node, the busiest second's UDP bytes
 			prev := sent(s)
 			for range 60 {
 				time.Sleep(time.Second)

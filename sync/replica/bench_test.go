@@ -3,7 +3,6 @@ package replica
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
@@ -65,5 +64,4 @@ func BenchmarkReceive(b *testing.B) {
 	}
 	b.ReportMetric(float64(total)/b.Elapsed().Seconds(), "changes/s")
 	b.ReportMetric(0, "ns/op")
-	_ = fmt.Sprint
 }

@@ -175,8 +175,7 @@ func (r *Replica) Receive(ctx context.Context, from string, raws [][]byte) (Resu
 		}
 		held[o] = h
 	}
-	// Verify in parallel: a signature check is the costly part.
-	var todo []int
+	needs := make([]bool, len(items))
 	for i := range items {
 		c := items[i].c
 		if raw, ok := held[c.Origin][c.Seq]; ok {
@@ -188,78 +187,111 @@ func (r *Replica) Receive(ctx context.Context, from string, raws [][]byte) (Resu
 			}
 			continue
 		}
-		todo = append(todo, i)
+		needs[i] = true
 	}
-	workers := min(runtime.GOMAXPROCS(0), max(1, len(todo)/64))
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for k := w; k < len(todo); k += workers {
-				i := todo[k]
-				items[i].v, items[i].err = r.verifier.Verify(items[i].c)
-			}
-		}()
-	}
-	wg.Wait()
 
-	var recs []models.FedRecord
-	var verified []*change.Change
-	seen := map[string]bool{}
-	for _, it := range items {
-		if it.err == errDuplicate {
-			continue
-		}
-		keep := errors.Is(it.err, change.ErrRevoked) && it.v.Change != nil
-		if it.err != nil {
-			res.Refused++
-			r.log.Warn("change refused", "change", it.c.ID(), "kind", it.c.Kind, "from", from, "reason", it.err)
-			if err := r.store.FedRefuse(ctx, it.c.Origin, it.c.Seq, uint8(it.c.Kind), it.c.Key, from, it.err.Error()); err != nil {
-				return res, err
+	// Verify and apply in parts, as a pipeline: while one part is written
+	// to the store, the signatures of the next are checked (the two costly
+	// steps, about even).
+	parts := make(chan [2]int, 1)
+	go func() {
+		defer close(parts)
+		for lo := 0; lo < len(items); lo += receivePart {
+			hi := min(lo+receivePart, len(items))
+			var todo []int
+			for i := lo; i < hi; i++ {
+				if needs[i] {
+					todo = append(todo, i)
+				}
 			}
-			if !keep {
+			workers := min(runtime.GOMAXPROCS(0), max(1, len(todo)/64))
+			var wg sync.WaitGroup
+			for w := range workers {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for k := w; k < len(todo); k += workers {
+						i := todo[k]
+						items[i].v, items[i].err = r.verifier.Verify(items[i].c)
+					}
+				}()
+			}
+			wg.Wait()
+			select {
+			case parts <- [2]int{lo, hi}:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	defer func() {
+		for range parts { // let the verifier finish after an error
+		}
+	}()
+
+	seen := map[string]bool{}
+	for part := range parts {
+		var recs []models.FedRecord
+		var verified []*change.Change
+		for _, it := range items[part[0]:part[1]] {
+			if it.err == errDuplicate {
 				continue
 			}
+			keep := errors.Is(it.err, change.ErrRevoked) && it.v.Change != nil
+			if it.err != nil {
+				res.Refused++
+				r.log.Warn("change refused", "change", it.c.ID(), "kind", it.c.Kind, "from", from, "reason", it.err)
+				if err := r.store.FedRefuse(ctx, it.c.Origin, it.c.Seq, uint8(it.c.Kind), it.c.Key, from, it.err.Error()); err != nil {
+					return res, err
+				}
+				if !keep {
+					continue
+				}
+			}
+			if seen[it.c.ID()] {
+				res.Duplicates++
+				continue
+			}
+			seen[it.c.ID()] = true
+			rec, err := record(it.v)
+			if err != nil {
+				return res, err
+			}
+			if keep {
+				rec.Revoked = true
+				recs = append(recs, rec)
+				continue
+			}
+			recs = append(recs, rec)
+			verified = append(verified, it.c)
 		}
-		if seen[it.c.ID()] {
-			res.Duplicates++
+		if len(recs) == 0 {
 			continue
 		}
-		seen[it.c.ID()] = true
-		rec, err := record(it.v)
+		added, err := r.store.FedApply(ctx, recs)
 		if err != nil {
 			return res, err
 		}
-		if keep {
-			rec.Revoked = true
-			recs = append(recs, rec)
-			continue
+		addedIDs := make(map[string]bool, len(added))
+		for _, a := range added {
+			addedIDs[fmt.Sprintf("%s/%d", a.Origin, a.Seq)] = true
 		}
-		recs = append(recs, rec)
-		verified = append(verified, it.c)
-	}
-	if len(recs) == 0 {
-		return res, nil
-	}
-	added, err := r.store.FedApply(ctx, recs)
-	if err != nil {
-		return res, err
-	}
-	addedIDs := map[string]bool{}
-	for _, a := range added {
-		addedIDs[fmt.Sprintf("%s/%d", a.Origin, a.Seq)] = true
-	}
-	for _, c := range verified {
-		if addedIDs[c.ID()] {
-			res.Added = append(res.Added, c)
-		} else {
-			res.Duplicates++ // stored meanwhile by another path
+		var now []*change.Change
+		for _, c := range verified {
+			if addedIDs[c.ID()] {
+				now = append(now, c)
+			} else {
+				res.Duplicates++ // stored meanwhile by another path
+			}
 		}
+		res.Added = append(res.Added, now...)
+		r.afterApply(now)
 	}
-	r.afterApply(res.Added)
 	return res, nil
 }
+
+// receivePart is how many changes Receive verifies and stores at a time.
+const receivePart = 200
 
 var errDuplicate = errors.New("duplicate")
 
