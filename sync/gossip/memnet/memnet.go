@@ -24,6 +24,7 @@ type Network struct {
 	loss      float64
 	latency   time.Duration
 	partition func(a, b string) bool
+	tap       func(stream bool, b []byte)
 	rnd       *rand.Rand
 	rndMu     sync.Mutex
 }
@@ -45,6 +46,21 @@ func (n *Network) SetPartition(cut func(a, b string) bool) {
 	n.mu.Lock()
 	n.partition = cut
 	n.mu.Unlock()
+}
+
+// SetTap shows every packet sent, and every write to a stream, to tap (as
+// an eavesdropper on the wire would see it) before it is delivered. tap
+// must not keep b.
+func (n *Network) SetTap(tap func(stream bool, b []byte)) {
+	n.mu.Lock()
+	n.tap = tap
+	n.mu.Unlock()
+}
+
+func (n *Network) tapped() func(stream bool, b []byte) {
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	return n.tap
 }
 
 func (n *Network) chance() float64 {
@@ -117,6 +133,9 @@ func (t *Transport) route(to string) (*Transport, time.Duration, error) {
 func (t *Transport) WriteTo(b []byte, addr string) (time.Time, error) {
 	now := time.Now()
 	t.PacketBytes.Add(int64(len(b)))
+	if tap := t.net.tapped(); tap != nil {
+		tap(false, b)
+	}
 	dst, lat, err := t.route(addr)
 	if err != nil {
 		return now, nil // like UDP: the sender does not know
@@ -164,13 +183,13 @@ func (t *Transport) DialTimeout(addr string, timeout time.Duration) (net.Conn, e
 	}
 	a, b := net.Pipe()
 	select {
-	case dst.streams <- &countingConn{Conn: b, sent: &dst.StreamBytes, recv: &dst.RecvStreams}:
+	case dst.streams <- &countingConn{Conn: b, sent: &dst.StreamBytes, recv: &dst.RecvStreams, net: t.net}:
 	case <-time.After(timeout):
 		a.Close()
 		b.Close()
 		return nil, errors.New("memnet: dial timed out")
 	}
-	return &countingConn{Conn: a, sent: &t.StreamBytes, recv: &t.RecvStreams}, nil
+	return &countingConn{Conn: a, sent: &t.StreamBytes, recv: &t.RecvStreams, net: t.net}, nil
 }
 
 // DialAddressTimeout opens a stream to a node.
@@ -192,9 +211,13 @@ func (t *Transport) Shutdown() error {
 type countingConn struct {
 	net.Conn
 	sent, recv *atomic.Int64
+	net        *Network
 }
 
 func (c *countingConn) Write(b []byte) (int, error) {
+	if tap := c.net.tapped(); tap != nil {
+		tap(true, b)
+	}
 	n, err := c.Conn.Write(b)
 	c.sent.Add(int64(n))
 	return n, err
