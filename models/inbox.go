@@ -16,25 +16,49 @@ import (
 const (
 	FilterNeedsResponse = "needs-response" // needs a response, nobody has started one
 	FilterUnanswered    = "unanswered"     // needs a response, none sent yet (some may be under way)
+	FilterMine          = "mine"           // unanswered, in a conversation assigned to InboxQuery.StaffID
+	FilterOver24h       = "over-24h"       // unanswered for more than 24 hours
+	FilterOver72h       = "over-72h"       // unanswered for more than 72 hours
+	FilterEscalated     = "escalated"      // escalated to the region or headquarters
 	FilterAll           = "all"            // every inbound message
 )
 
-// InboxQuery selects a page of inbound messages, newest first.
+// Filters lists the inbox filters.
+var Filters = []string{FilterNeedsResponse, FilterUnanswered, FilterMine, FilterOver24h, FilterOver72h, FilterEscalated, FilterAll}
+
+// Inbox orders.
+const (
+	SortNewest  = "newest"  // newest first (the default)
+	SortUrgency = "urgency" // highest priority first (a crisis adds 50), then the longest waiting
+)
+
+// InboxQuery selects a page of inbound messages.
 type InboxQuery struct {
 	Filter string
 	// Search is full-text search over message text and author; with it,
-	// results come newest-stored first.
+	// results come newest-stored first, whatever Sort says.
 	Search string
-	Limit  int
-	After  string // cursor from the last row of the previous page
+	// Sort is SortNewest or SortUrgency; urgency needs a filter of
+	// messages still waiting for an answer.
+	Sort  string
+	Limit int
+	After string // cursor from the last row of the previous page
+	// StaffID is whose conversations FilterMine lists.
+	StaffID int64
 }
 
 // ErrBadCursor means a cursor did not come from this store.
 var ErrBadCursor = errors.New("invalid cursor")
 
-// Cursor is the position of a row in the inbox order.
+// Cursor is the position of a row in the newest-first order.
 func Cursor(m Message) string {
 	raw := strconv.FormatInt(m.CreatedAt.UTC().UnixNano(), 10) + ":" + strconv.FormatInt(m.ID, 10)
+	return base64.RawURLEncoding.EncodeToString([]byte(raw))
+}
+
+// urgencyCursor is the position of a row in the urgency order.
+func urgencyCursor(m Message) string {
+	raw := "u:" + strconv.Itoa(m.Priority) + ":" + strconv.FormatInt(m.CreatedAt.UTC().UnixNano(), 10) + ":" + strconv.FormatInt(m.ID, 10)
 	return base64.RawURLEncoding.EncodeToString([]byte(raw))
 }
 
@@ -55,21 +79,74 @@ func parseCursor(c string) (time.Time, int64, error) {
 	return time.Unix(0, ns).UTC(), n, nil
 }
 
-// filterIndex names the index each filter reads, in its order; naming it
-// keeps the plan fixed whatever statistics SQLite has (without them it
-// may prefer the general index and scan a million rows).
-var filterIndex = map[string]string{
-	FilterNeedsResponse: "messages_awaiting",
-	FilterUnanswered:    "messages_awaiting",
-	FilterAll:           "messages_inbound",
+func parseUrgencyCursor(c string) (int, time.Time, int64, error) {
+	raw, err := base64.RawURLEncoding.DecodeString(c)
+	parts := strings.Split(string(raw), ":")
+	if err != nil || len(parts) != 4 || parts[0] != "u" {
+		return 0, time.Time{}, 0, fmt.Errorf("%w %q (not from an urgency-ordered page)", ErrBadCursor, c)
+	}
+	p, err1 := strconv.Atoi(parts[1])
+	ns, err2 := strconv.ParseInt(parts[2], 10, 64)
+	n, err3 := strconv.ParseInt(parts[3], 10, 64)
+	if err1 != nil || err2 != nil || err3 != nil || n <= 0 {
+		return 0, time.Time{}, 0, fmt.Errorf("%w %q", ErrBadCursor, c)
+	}
+	return p, time.Unix(0, ns).UTC(), n, nil
 }
 
-// filterSQL gives each filter's WHERE clause, including every term of its
-// partial index's own WHERE, as SQLite requires to use it.
-var filterSQL = map[string]string{
-	FilterNeedsResponse: "m.direction = 'in' AND m.needs_response = 1 AND m.status IN ('open', 'replying') AND m.status = 'open'",
-	FilterUnanswered:    "m.direction = 'in' AND m.needs_response = 1 AND m.status IN ('open', 'replying')",
-	FilterAll:           "m.direction = 'in'",
+// awaitingSQL is the messages_awaiting and messages_urgency indexes' own
+// condition, which a query must repeat for SQLite to use them.
+const awaitingSQL = "m.direction = 'in' AND m.needs_response = 1 AND m.status IN ('open', 'replying')"
+
+// filterPlan is how a filter reads: the table with the index it walks
+// (naming it keeps the plan fixed whatever statistics SQLite has; without
+// them it may prefer the general index and scan a million rows), its
+// WHERE clause and arguments, and whether it can be ordered by urgency.
+type filterPlan struct {
+	index    string // "" for the escalated filter, which starts from its few marks
+	where    string
+	args     []any
+	awaiting bool
+}
+
+func (s *Store) planFilter(q InboxQuery) (filterPlan, error) {
+	switch q.Filter {
+	case FilterNeedsResponse:
+		return filterPlan{index: "messages_awaiting", where: awaitingSQL + " AND m.status = 'open'", awaiting: true}, nil
+	case FilterUnanswered:
+		return filterPlan{index: "messages_awaiting", where: awaitingSQL, awaiting: true}, nil
+	case FilterOver24h, FilterOver72h:
+		age := 24 * time.Hour
+		if q.Filter == FilterOver72h {
+			age = 72 * time.Hour
+		}
+		return filterPlan{index: "messages_awaiting", where: awaitingSQL + " AND m.created_at < ?",
+			args: []any{s.Now().Add(-age)}, awaiting: true}, nil
+	case FilterMine:
+		if q.StaffID == 0 {
+			return filterPlan{}, fmt.Errorf("inbox filter %q needs the member of staff whose conversations to list", q.Filter)
+		}
+		return filterPlan{index: "messages_awaiting", where: awaitingSQL +
+			" AND m.conversation_id IN (SELECT c.id FROM conversations c WHERE c.assignee_id = ?)",
+			args: []any{q.StaffID}, awaiting: true}, nil
+	case FilterEscalated:
+		return filterPlan{where: "m.direction = 'in' AND m.id IN (SELECT e.message_id FROM message_escalations e)"}, nil
+	case FilterAll:
+		return filterPlan{index: "messages_inbound", where: "m.direction = 'in'"}, nil
+	}
+	return filterPlan{}, fmt.Errorf("unknown inbox filter %q: use one of %s", q.Filter, strings.Join(Filters, ", "))
+}
+
+// from is the FROM clause of a plan in the given order.
+func (p filterPlan) from(urgency bool) string {
+	switch {
+	case urgency:
+		return "messages m INDEXED BY messages_urgency"
+	case p.index != "":
+		return "messages m INDEXED BY " + p.index
+	}
+	// Escalated: drive from the marks (few), then sort.
+	return "messages m"
 }
 
 // Inbox returns a page of messages and the cursor of its last row ("" at
@@ -78,20 +155,32 @@ func (s *Store) Inbox(ctx context.Context, q InboxQuery) ([]MessageRow, string, 
 	if q.Filter == "" {
 		q.Filter = FilterAll
 	}
-	where, ok := filterSQL[q.Filter]
-	if !ok {
-		return nil, "", fmt.Errorf("unknown inbox filter %q: use %s, %s or %s", q.Filter, FilterNeedsResponse, FilterUnanswered, FilterAll)
+	plan, err := s.planFilter(q)
+	if err != nil {
+		return nil, "", err
+	}
+	urgency := false
+	switch q.Sort {
+	case "", SortNewest:
+	case SortUrgency:
+		if !plan.awaiting {
+			return nil, "", fmt.Errorf("inbox filter %q cannot be sorted by urgency: only the queues of messages waiting for an answer can", q.Filter)
+		}
+		urgency = strings.TrimSpace(q.Search) == ""
+	default:
+		return nil, "", fmt.Errorf("unknown inbox order %q: use %s or %s", q.Sort, SortNewest, SortUrgency)
 	}
 	limit := clampLimit(q.Limit, 50, 1000)
-	args := []any{}
+	args := append([]any{}, plan.args...)
 	var sqlText string
-	if strings.TrimSpace(q.Search) != "" {
+	switch {
+	case strings.TrimSpace(q.Search) != "":
 		match := ftsQuery(q.Search)
 		if match == "" {
 			return nil, "", nil
 		}
 		if q.Filter != FilterAll {
-			rows, ok, err := s.searchWithinFilter(ctx, q.Filter, match, q.After, limit)
+			rows, ok, err := s.searchWithinFilter(ctx, plan, match, q.After, limit)
 			if err != nil {
 				return nil, "", fmt.Errorf("inbox %s search: %w", q.Filter, err)
 			}
@@ -108,8 +197,8 @@ func (s *Store) Inbox(ctx context.Context, q InboxQuery) ([]MessageRow, string, 
 		sqlText = `SELECT ` + messageRowSelect + ` FROM messages_fts f
 			JOIN messages m ON m.id = f.rowid
 			JOIN accounts a ON a.id = m.account_id
-			WHERE messages_fts MATCH ? AND ` + where
-		args = append(args, match)
+			WHERE messages_fts MATCH ? AND ` + plan.where
+		args = append([]any{match}, args...)
 		if q.After != "" {
 			_, id, err := parseCursor(q.After)
 			if err != nil {
@@ -119,10 +208,23 @@ func (s *Store) Inbox(ctx context.Context, q InboxQuery) ([]MessageRow, string, 
 			args = append(args, id)
 		}
 		sqlText += ` ORDER BY f.rowid DESC LIMIT ?`
-	} else {
-		sqlText = `SELECT ` + messageRowSelect + ` FROM messages m INDEXED BY ` + filterIndex[q.Filter] + `
+	case urgency:
+		sqlText = `SELECT ` + messageRowSelect + ` FROM ` + plan.from(true) + `
 			JOIN accounts a ON a.id = m.account_id
-			WHERE ` + where
+			WHERE ` + plan.where
+		if q.After != "" {
+			p, at, id, err := parseUrgencyCursor(q.After)
+			if err != nil {
+				return nil, "", err
+			}
+			sqlText += ` AND (m.priority < ? OR (m.priority = ? AND (m.created_at > ? OR (m.created_at = ? AND m.id > ?))))`
+			args = append(args, p, p, at, at, id)
+		}
+		sqlText += ` ORDER BY m.priority DESC, m.created_at, m.id LIMIT ?`
+	default:
+		sqlText = `SELECT ` + messageRowSelect + ` FROM ` + plan.from(false) + `
+			JOIN accounts a ON a.id = m.account_id
+			WHERE ` + plan.where
 		if q.After != "" {
 			at, id, err := parseCursor(q.After)
 			if err != nil {
@@ -140,7 +242,11 @@ func (s *Store) Inbox(ctx context.Context, q InboxQuery) ([]MessageRow, string, 
 	}
 	next := ""
 	if len(rows) == limit {
-		next = Cursor(rows[len(rows)-1].Message)
+		if urgency {
+			next = urgencyCursor(rows[len(rows)-1].Message)
+		} else {
+			next = Cursor(rows[len(rows)-1].Message)
+		}
 	}
 	return rows, next, nil
 }
@@ -153,10 +259,10 @@ const filterCandidates = 20000
 // them: walking the filter's index and checking each message against the
 // full-text index beats walking every match of a common word. It reports
 // false when the filter holds too many messages for that.
-func (s *Store) searchWithinFilter(ctx context.Context, filter, match, after string, limit int) ([]MessageRow, bool, error) {
-	cond := filterSQL[filter]
-	from := "messages m INDEXED BY " + filterIndex[filter]
-	args := []any{}
+func (s *Store) searchWithinFilter(ctx context.Context, plan filterPlan, match, after string, limit int) ([]MessageRow, bool, error) {
+	cond := plan.where
+	from := plan.from(false)
+	args := append([]any{}, plan.args...)
 	if after != "" {
 		_, id, err := parseCursor(after)
 		if err != nil {
@@ -167,7 +273,7 @@ func (s *Store) searchWithinFilter(ctx context.Context, filter, match, after str
 	}
 	var n int
 	if err := s.read(ctx).Raw(`SELECT count(*) FROM (SELECT 1 FROM `+from+` WHERE `+cond+` LIMIT ?)`,
-		append(args, filterCandidates+1)...).Scan(&n).Error; err != nil {
+		append(append([]any{}, args...), filterCandidates+1)...).Scan(&n).Error; err != nil {
 		return nil, false, err
 	}
 	if n > filterCandidates {
@@ -192,12 +298,18 @@ func (s *Store) searchWithinFilter(ctx context.Context, filter, match, after str
 
 // CountInbox counts the messages a filter selects (for badges).
 func (s *Store) CountInbox(ctx context.Context, filter string) (int64, error) {
-	where, ok := filterSQL[filter]
-	if !ok {
-		return 0, fmt.Errorf("unknown inbox filter %q", filter)
+	return s.CountInboxQuery(ctx, InboxQuery{Filter: filter})
+}
+
+// CountInboxQuery counts the messages a query's filter selects (search
+// and order aside); FilterMine needs StaffID.
+func (s *Store) CountInboxQuery(ctx context.Context, q InboxQuery) (int64, error) {
+	plan, err := s.planFilter(q)
+	if err != nil {
+		return 0, err
 	}
 	var n int64
-	err := s.read(ctx).Raw(`SELECT count(*) FROM messages m INDEXED BY ` + filterIndex[filter] + ` WHERE ` + where).Scan(&n).Error
+	err = s.read(ctx).Raw(`SELECT count(*) FROM `+plan.from(false)+` WHERE `+plan.where, plan.args...).Scan(&n).Error
 	return n, err
 }
 

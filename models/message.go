@@ -453,11 +453,21 @@ type MessageRow struct {
 	AccountHandle string
 	ReplyID       *int64
 	ReplyState    *string
+	// Escalated: the message has been escalated (EscalationMark).
+	Escalated bool
+	// The conversation's assignment.
+	AssigneeID             *int64
+	AssigneeName           string
+	ConversationDepartment string
 }
 
 const messageRowSelect = `m.*, a.platform AS platform, a.handle AS account_handle,
 	(SELECT r.id FROM replies r WHERE r.message_id = m.id ORDER BY r.id DESC LIMIT 1) AS reply_id,
-	(SELECT r.state FROM replies r WHERE r.message_id = m.id ORDER BY r.id DESC LIMIT 1) AS reply_state`
+	(SELECT r.state FROM replies r WHERE r.message_id = m.id ORDER BY r.id DESC LIMIT 1) AS reply_state,
+	EXISTS (SELECT 1 FROM message_escalations e WHERE e.message_id = m.id) AS escalated,
+	(SELECT c.assignee_id FROM conversations c WHERE c.id = m.conversation_id) AS assignee_id,
+	coalesce((SELECT st.name FROM conversations c JOIN staff st ON st.id = c.assignee_id WHERE c.id = m.conversation_id), '') AS assignee_name,
+	coalesce((SELECT c.department FROM conversations c WHERE c.id = m.conversation_id), '') AS conversation_department`
 
 // MessageByID returns one message with its account and latest reply.
 func (s *Store) MessageByID(ctx context.Context, id int64) (MessageRow, error) {

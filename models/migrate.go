@@ -262,6 +262,57 @@ var migrations = []migration{
 		)`,
 		`CREATE INDEX fed_refusals_at ON fed_refusals(at)`,
 	}},
+	{4, "the desktop app: notes, escalation marks, urgency order, reviews, PIN lockout", []string{
+		// Internal notes on a conversation, for the team only.
+		`CREATE TABLE notes (
+			id INTEGER PRIMARY KEY,
+			conversation_id INTEGER NOT NULL REFERENCES conversations(id),
+			staff_id INTEGER NOT NULL REFERENCES staff(id),
+			text TEXT NOT NULL,
+			created_at DATETIME NOT NULL
+		)`,
+		`CREATE INDEX notes_conversation ON notes(conversation_id, id)`,
+		// Which messages were escalated (the signed escalation itself is a
+		// federation record).
+		`CREATE TABLE message_escalations (
+			message_id INTEGER NOT NULL REFERENCES messages(id),
+			escalation_id TEXT NOT NULL,
+			level TEXT NOT NULL,
+			severity TEXT NOT NULL,
+			category TEXT NOT NULL DEFAULT '',
+			created_at DATETIME NOT NULL,
+			PRIMARY KEY (message_id, escalation_id)
+		)`,
+		// The awaiting queue in urgency order: highest priority (a crisis
+		// adds 50), then the longest waiting.
+		`CREATE INDEX messages_urgency ON messages(priority DESC, created_at, id)
+			WHERE direction = 'in' AND needs_response = 1 AND status IN ('open', 'replying')`,
+		`CREATE INDEX conversations_assignee ON conversations(assignee_id) WHERE assignee_id IS NOT NULL`,
+		// Every review of a reply, for the approval figures: approved as
+		// written, approved with the manager's edits, or rejected.
+		`CREATE TABLE reviews (
+			id INTEGER PRIMARY KEY,
+			reply_id INTEGER NOT NULL REFERENCES replies(id),
+			author_id INTEGER NOT NULL REFERENCES staff(id),
+			manager_id INTEGER REFERENCES staff(id),
+			outcome TEXT NOT NULL CHECK (outcome IN ('approved', 'edited', 'rejected')),
+			note TEXT NOT NULL DEFAULT '',
+			created_at DATETIME NOT NULL
+		)`,
+		`CREATE INDEX reviews_author ON reviews(author_id, created_at)`,
+		// Reviews made before this version, from the audit log.
+		`INSERT INTO reviews (reply_id, author_id, manager_id, outcome, note, created_at)
+			SELECT r.id, r.author_id, (SELECT st.id FROM staff st WHERE st.handle = e.actor),
+				CASE WHEN e.action = 'reply.reject' THEN 'rejected'
+					WHEN json_extract(e.detail, '$.edited') THEN 'edited' ELSE 'approved' END,
+				coalesce(json_extract(e.detail, '$.note'), ''), e.at
+			FROM audit_events e JOIN replies r ON e.subject = 'reply:' || r.id
+			WHERE e.action IN ('reply.approve', 'reply.reject') AND json_valid(e.detail)
+			ORDER BY e.id`,
+		// Wrong PINs in a row, and until when a profile is locked.
+		`ALTER TABLE staff ADD COLUMN failed_logins INTEGER NOT NULL DEFAULT 0`,
+		`ALTER TABLE staff ADD COLUMN locked_until DATETIME`,
+	}},
 }
 
 // SchemaVersion is the newest schema this build knows.

@@ -188,6 +188,21 @@ func (s *Store) Review(ctx context.Context, rv ReviewReply) (Reply, error) {
 		if err := appendAudit(tx, now, rv.Actor, action, subject("reply", r.ID), detail); err != nil {
 			return err
 		}
+		outcome := ReviewRejected
+		if rv.Approve {
+			outcome = ReviewApproved
+			if detail["edited"] == true {
+				outcome = ReviewEdited
+			}
+		}
+		var manager *int64
+		if rv.ManagerID != 0 {
+			manager = &rv.ManagerID
+		}
+		if err := tx.Exec(`INSERT INTO reviews (reply_id, author_id, manager_id, outcome, note, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+			r.ID, r.AuthorID, manager, outcome, rv.Note, now).Error; err != nil {
+			return fmt.Errorf("record the review of reply %d: %w", r.ID, err)
+		}
 		if rv.Override != "" && rv.Approve {
 			if err := appendAudit(tx, now, rv.Actor, "reply.override", subject("reply", r.ID), map[string]any{"reason": rv.Override}); err != nil {
 				return err

@@ -18,14 +18,18 @@ const (
 
 // Staff is a person who works the inbox at this location.
 type Staff struct {
-	ID        int64 `gorm:"primaryKey"`
-	Name      string
-	Handle    string // short login name, unique
-	Role      string
-	PINHash   string `gorm:"column:pin_hash"`
-	Active    bool
-	CreatedAt time.Time
-	UpdatedAt time.Time
+	ID      int64 `gorm:"primaryKey"`
+	Name    string
+	Handle  string // short login name, unique
+	Role    string
+	PINHash string `gorm:"column:pin_hash"`
+	Active  bool
+	// FailedLogins counts wrong PINs in a row; LockedUntil is set when
+	// there were too many.
+	FailedLogins int
+	LockedUntil  *time.Time
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
 }
 
 // TableName keeps the table's name singular-free: "staff".
@@ -93,5 +97,51 @@ func (s *Store) SetStaffRole(ctx context.Context, actor string, id int64, role s
 			return fmt.Errorf("staff %d: %w", id, ErrNotFound)
 		}
 		return appendAudit(tx, s.Now(), actor, "staff.role", subject("staff", id), map[string]any{"role": role})
+	})
+}
+
+// SetPINHash stores a member of staff's PIN hash ("" removes the PIN) and
+// clears any lockout; actor is who did it. The hash never reaches the
+// audit log.
+func (s *Store) SetPINHash(ctx context.Context, actor string, id int64, hash string) error {
+	return s.write(ctx, func(tx *gorm.DB) error {
+		res := tx.Model(&Staff{}).Where("id = ?", id).Updates(map[string]any{"pin_hash": hash, "failed_logins": 0,
+			"locked_until": nil, "updated_at": s.Now()})
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return fmt.Errorf("staff %d: %w", id, ErrNotFound)
+		}
+		action := "staff.pin.set"
+		if hash == "" {
+			action = "staff.pin.clear"
+		}
+		return appendAudit(tx, s.Now(), actor, action, subject("staff", id), map[string]any{})
+	})
+}
+
+// RecordLogin records a sign-in attempt: a success clears the count of
+// wrong PINs; a failure adds one and, with lockUntil set, locks the
+// profile until then.
+func (s *Store) RecordLogin(ctx context.Context, id int64, ok bool, lockUntil *time.Time) error {
+	return s.write(ctx, func(tx *gorm.DB) error {
+		upd := map[string]any{"failed_logins": 0, "locked_until": nil}
+		action := "staff.login"
+		detail := map[string]any{}
+		if !ok {
+			upd = map[string]any{"failed_logins": gorm.Expr("failed_logins + 1")}
+			action = "staff.login.failed"
+			if lockUntil != nil {
+				upd["locked_until"] = lockUntil.UTC()
+				detail["locked_until"] = lockUntil.UTC()
+			}
+		}
+		if err := tx.Model(&Staff{}).Where("id = ?", id).Updates(upd).Error; err != nil {
+			return err
+		}
+		var handle string
+		tx.Model(&Staff{}).Where("id = ?", id).Select("handle").Scan(&handle)
+		return appendAudit(tx, s.Now(), handle, action, subject("staff", id), detail)
 	})
 }

@@ -36,6 +36,9 @@ type Item struct {
 	ReplyID        *int64          `json:"reply_id,omitempty"`
 	ReplyState     string          `json:"reply_state,omitempty"`
 	AnsweredAt     *time.Time      `json:"answered_at,omitempty"`
+	Escalated      bool            `json:"escalated"`
+	AssigneeID     *int64          `json:"assignee_id,omitempty"`
+	Assignee       string          `json:"assignee,omitempty"`
 	Cursor         string          `json:"cursor"`
 }
 
@@ -46,7 +49,8 @@ func ItemOf(r models.MessageRow) Item {
 		CustomerID: r.CustomerID, Author: r.AuthorName, AuthorID: r.AuthorID, Text: r.Text, Rating: r.Rating,
 		CreatedAt: r.CreatedAt.UTC(), Kind: r.Kind, NeedsResponse: r.NeedsResponse, Stage: r.Stage, Department: r.Department,
 		Sentiment: r.Sentiment, Crisis: r.Crisis, Priority: r.Priority, Status: r.Status, ReplyID: r.ReplyID,
-		AnsweredAt: r.AnsweredAt, Cursor: models.Cursor(r.Message),
+		AnsweredAt: r.AnsweredAt, Escalated: r.Escalated, AssigneeID: r.AssigneeID, Assignee: r.AssigneeName,
+		Cursor:    models.Cursor(r.Message),
 		Listening: []triage.Hit{}, Reasons: []triage.Reason{},
 	}
 	if r.ReplyState != nil {
