@@ -1,16 +1,29 @@
 // Package app is Branchline's desktop app, built with Fyne. Only this
-// package touches widgets; the node's background work (polling, the
-// outbox) reaches the screens through fyne.Do (bridge.go).
+// package touches widgets. The node's background work (polling, the
+// outbox, gossip) reaches the screens through fyne.Do.
+//
+// The window has four tabs: the inbox (list, conversation and composer),
+// approvals, escalations and settings. Whoever is signed in (a profile
+// with an optional PIN, see login.go) is the staff member every action is
+// made as; the desk enforces what their role may do.
 package app
 
 import (
 	"context"
+	"fmt"
+	"log/slog"
+	"time"
 
 	"fyne.io/fyne/v2"
 	fyneapp "fyne.io/fyne/v2/app"
 	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/driver/desktop"
+	"fyne.io/fyne/v2/widget"
 
 	"github.com/branchline/branchline/assets"
+	"github.com/branchline/branchline/care/outbox"
+	"github.com/branchline/branchline/models"
 	"github.com/branchline/branchline/node"
 )
 
@@ -20,52 +33,275 @@ const ID = "app.branchline.desk"
 // Icon is the application icon.
 var Icon = fyne.NewStaticResource("icon.png", assets.Icon)
 
+// Options tunes Run.
+type Options struct {
+	Logger *slog.Logger
+	// FirstFrame, when set, is called once the window has drawn its first
+	// frame (the start-up benchmark uses it).
+	FirstFrame func()
+}
+
 // Run opens the main window on n and returns when it is closed or ctx
 // ends. The node's workers run while the window is open.
-func Run(ctx context.Context, n *node.Node) error {
+func Run(ctx context.Context, n *node.Node, opts Options) error {
 	// Opt in to Fyne's single UI goroutine whatever the build flags, as
 	// FyneApp.toml's [Migrations] fyneDo = true does for `fyne build`.
-	fyneapp.SetMetadata(fyne.AppMetadata{ID: ID, Name: "Branchline", Version: "0.1.0", Icon: Icon,
+	fyneapp.SetMetadata(fyne.AppMetadata{ID: ID, Name: "Branchline", Version: "0.2.0", Icon: Icon,
 		Migrations: map[string]bool{"fyneDo": true}})
 	a := fyneapp.NewWithID(ID)
 	a.SetIcon(Icon)
 	w := a.NewWindow("Branchline")
-	ui := newUI(a, w, n)
-	w.SetContent(ui.content())
-	w.Resize(fyne.NewSize(1200, 780))
+	u := newUI(a, w, n)
+	if opts.Logger != nil {
+		u.log = opts.Logger
+	}
+	u.install()
+	w.Resize(fyne.NewSize(1280, 800))
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	n.OnNewMessages(func(int) { fyne.Do(ui.refresh) })
+	n.OnNewMessages(func(count int) { fyne.Do(func() { u.onNewMessages(count) }) })
+	n.OnOutboxEvent(func(e outbox.Event) { fyne.Do(func() { u.onOutboxEvent(e) }) })
 	done := n.StartWorkers(ctx)
+	go u.clockLoop(ctx)
 	go func() {
 		<-ctx.Done()
 		fyne.Do(a.Quit)
 	}()
+	if opts.FirstFrame != nil {
+		a.Lifecycle().SetOnStarted(func() {
+			go func() { fyne.DoAndWait(func() {}); opts.FirstFrame() }()
+		})
+	}
 	w.ShowAndRun()
 	cancel()
 	<-done
 	return nil
 }
 
-// ui holds the app's screens.
+// ui holds the app's screens and who is signed in.
 type ui struct {
-	app   fyne.App
-	win   fyne.Window
-	node  *node.Node
-	inbox *inboxScreen
+	app  fyne.App
+	win  fyne.Window
+	node *node.Node
+	log  *slog.Logger
+	now  func() time.Time
+
+	staff models.Staff // who is signed in
+
+	tabs      *container.AppTabs
+	inboxTab  *container.TabItem
+	inbox     *inboxScreen
+	conv      *conversationPane
+	approvals *approvalsScreen
+	escal     *escalationsScreen
+	settings  *settingsScreen
+	who       *widget.Button // the profile switch in the header
+	progress  *widget.ProgressBarInfinite
+	banner    *widget.Label // errors and notices under the header
+	tray      *fyne.MenuItem
+	trayMenu  *fyne.Menu
+
+	picker     *templatePicker // open template picker, for tests
+	escalation *escalateForm   // the open escalate dialog
+	profile    *profileForm    // the open profile switch
+	breached   map[int64]bool  // messages already announced as past target
 }
 
 func newUI(a fyne.App, w fyne.Window, n *node.Node) *ui {
-	u := &ui{app: a, win: w, node: n}
+	u := &ui{app: a, win: w, node: n, log: slog.New(slog.DiscardHandler), now: n.Now}
+	u.staff = u.defaultStaff()
+	u.progress = widget.NewProgressBarInfinite()
+	u.progress.Hide()
+	u.banner = widget.NewLabel("")
+	u.banner.Wrapping = fyne.TextWrapWord
+	u.banner.Hide()
 	u.inbox = newInboxScreen(u)
+	u.conv = newConversationPane(u)
+	u.approvals = newApprovalsScreen(u)
+	u.escal = newEscalationsScreen(u)
+	u.settings = newSettingsScreen(u)
+	u.who = widget.NewButton("", u.showProfileSwitch)
+	u.inbox.onSelect = u.conv.show
+	applyTheme(a, a.Preferences().StringWithFallback(prefTheme, themeSystem))
 	return u
 }
 
-func (u *ui) content() fyne.CanvasObject {
-	return container.NewStack(u.inbox.content())
+// install puts the content, menus, shortcuts and tray item in place.
+func (u *ui) install() {
+	u.win.SetContent(u.content())
+	u.win.SetMainMenu(u.mainMenu())
+	u.addShortcuts()
+	u.setupTray()
+	u.refreshCounts()
 }
 
-func (u *ui) refresh() {
+func (u *ui) content() fyne.CanvasObject {
+	u.inboxTab = container.NewTabItem("Inbox", u.inboxContent())
+	u.tabs = container.NewAppTabs(
+		u.inboxTab,
+		container.NewTabItem("Approvals", u.approvals.content()),
+		container.NewTabItem("Escalations", u.escal.content()),
+		container.NewTabItem("Settings", u.settings.content()),
+	)
+	u.tabs.OnSelected = func(t *container.TabItem) {
+		switch t.Text {
+		case "Approvals":
+			u.approvals.reload()
+		case "Escalations":
+			u.escal.reload()
+		case "Settings":
+			u.settings.reload()
+		}
+	}
+	u.updateWho()
+	loc := u.node.Desk.Location()
+	title := widget.NewLabelWithStyle(loc.Name, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	header := container.NewBorder(nil, nil, title, u.who)
+	top := container.NewVBox(header, u.banner, u.progress)
+	return container.NewBorder(top, nil, nil, nil, u.tabs)
+}
+
+func (u *ui) inboxContent() fyne.CanvasObject {
+	split := container.NewHSplit(u.inbox.content(), u.conv.content())
+	split.Offset = 0.42
+	return split
+}
+
+// defaultStaff is who is signed in at start: the last profile used if it
+// has no PIN, else the first manager without one, else nobody can act
+// until someone signs in (the switch opens at start).
+func (u *ui) defaultStaff() models.Staff {
+	ctx := context.Background()
+	if h := u.app.Preferences().String(prefLastProfile); h != "" {
+		if st, err := u.node.Desk.Staff(ctx, h); err == nil && st.Active && st.PINHash == "" {
+			return st
+		}
+	}
+	st, err := u.node.Desk.DefaultStaff(ctx)
+	if err != nil || st.PINHash != "" {
+		return models.Staff{}
+	}
+	return st
+}
+
+func (u *ui) updateWho() {
+	if u.staff.ID == 0 {
+		u.who.SetText("Sign in…")
+		return
+	}
+	u.who.SetText(fmt.Sprintf("%s (%s) ▾", u.staff.Name, u.staff.Role))
+}
+
+// signedIn changes who acts, and refreshes what depends on it.
+func (u *ui) signedIn(st models.Staff) {
+	u.staff = st
+	u.app.Preferences().SetString(prefLastProfile, st.Handle)
+	u.updateWho()
+	u.conv.composer.updateSendLabel()
 	u.inbox.reload()
+	u.approvals.reload()
+}
+
+// requireStaff returns false, and opens the sign-in, when nobody is signed
+// in.
+func (u *ui) requireStaff() bool {
+	if u.staff.ID != 0 {
+		return true
+	}
+	u.showProfileSwitch()
+	return false
+}
+
+// showError reports err in a dialog.
+func (u *ui) showError(what string, err error) {
+	u.log.Warn(what, "err", err)
+	dialog.ShowError(fmt.Errorf("%s: %w", what, err), u.win)
+}
+
+// notice shows a line under the header until the next one.
+func (u *ui) notice(text string) {
+	u.banner.SetText(text)
+	if text == "" {
+		u.banner.Hide()
+	} else {
+		u.banner.Show()
+	}
+}
+
+// onNewMessages runs on the UI goroutine when a poll brought messages.
+func (u *ui) onNewMessages(count int) {
+	u.inbox.refreshKeepingPlace()
+	u.refreshCounts()
+	u.notifyUrgent(count)
+}
+
+// onOutboxEvent runs on the UI goroutine when a reply changes state.
+func (u *ui) onOutboxEvent(e outbox.Event) {
+	u.conv.composer.onReplyState(e)
+	u.inbox.refreshKeepingPlace()
+	u.refreshCounts()
+}
+
+// clockLoop redraws the response-time clocks every half minute and warns
+// about breaches.
+func (u *ui) clockLoop(ctx context.Context) {
+	t := time.NewTicker(30 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			fyne.Do(func() {
+				u.inbox.list.Refresh()
+				u.notifyBreaches()
+			})
+		}
+	}
+}
+
+// refreshCounts updates the tab title and the tray item with the
+// needs-response count.
+func (u *ui) refreshCounts() {
+	n, err := u.node.Store.CountInbox(context.Background(), models.FilterNeedsResponse)
+	if err != nil {
+		return
+	}
+	if u.inboxTab != nil {
+		u.inboxTab.Text = fmt.Sprintf("Inbox (%d)", n)
+		if u.tabs != nil {
+			u.tabs.Refresh()
+		}
+	}
+	if u.tray != nil {
+		u.tray.Label = fmt.Sprintf("%d need a response", n)
+		u.trayMenu.Refresh()
+	}
+}
+
+func (u *ui) setupTray() {
+	d, ok := u.app.(desktop.App)
+	if !ok {
+		return
+	}
+	u.tray = fyne.NewMenuItem("", func() { u.win.Show(); u.tabs.Select(u.inboxTab) })
+	u.trayMenu = fyne.NewMenu("Branchline", u.tray,
+		fyne.NewMenuItem("Show Branchline", func() { u.win.Show() }))
+	d.SetSystemTrayMenu(u.trayMenu)
+	d.SetSystemTrayIcon(Icon)
+}
+
+// progressStart shows the progress bar for long work; progressDone hides
+// it.
+func (u *ui) progressStart(label string) {
+	u.notice(label)
+	u.progress.Show()
+	u.progress.Start()
+}
+
+func (u *ui) progressDone(text string) {
+	u.progress.Stop()
+	u.progress.Hide()
+	u.notice(text)
 }

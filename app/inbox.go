@@ -3,11 +3,14 @@ package app
 import (
 	"context"
 	"fmt"
+	"image/color"
 	"strings"
 	"time"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/branchline/branchline/care/desk"
@@ -15,89 +18,427 @@ import (
 	"github.com/branchline/branchline/models"
 )
 
-// inboxScreen lists the messages that need a response and shows the one
-// selected.
+// pageSize is how many messages the inbox reads at a time; it reads the
+// next page when the list is scrolled near its end, so a million stored
+// messages cost no more than the pages looked at.
+const pageSize = 100
+
+// inboxScreen lists messages, filtered, searched and sorted, and tells the
+// conversation pane which one is selected.
 type inboxScreen struct {
-	ui       *ui
-	items    []desk.Item
-	list     *widget.List
-	filter   *widget.Select
-	status   *widget.Label
-	detail   *widget.Label
-	reasons  *widget.Label
-	selected int64
+	ui *ui
+
+	items   []desk.Item
+	next    string // cursor of the next page, "" at the end
+	loading bool
+
+	list   *widget.List
+	filter *widget.Select
+	sortBy *widget.Select
+	search *widget.Entry
+	status *widget.Label
+
+	selectedID int64
+	quiet      bool // selecting programmatically: do not reopen the pane
+	onSelect   func(desk.Item)
+	debounce   *time.Timer
+	pitch      float32 // a row's height plus the list's separator
 }
 
-var filterNames = map[string]string{
-	"Needs response": models.FilterNeedsResponse,
-	"Unanswered":     models.FilterUnanswered,
-	"All":            models.FilterAll,
+// The filters, in the order the menu shows them.
+var filters = []struct{ label, filter string }{
+	{"Needs response", models.FilterNeedsResponse},
+	{"Mine", models.FilterMine},
+	{"Unanswered over 24 h", models.FilterOver24h},
+	{"Unanswered over 72 h", models.FilterOver72h},
+	{"Unanswered", models.FilterUnanswered},
+	{"Escalated", models.FilterEscalated},
+	{"All", models.FilterAll},
 }
+
+// sortable says which filters can be sorted by urgency (the queues of
+// messages still waiting for an answer).
+var sortable = map[string]bool{
+	models.FilterNeedsResponse: true, models.FilterMine: true, models.FilterOver24h: true,
+	models.FilterOver72h: true, models.FilterUnanswered: true,
+}
+
+const (
+	sortUrgency = "Most urgent first"
+	sortNewest  = "Newest first"
+)
 
 func newInboxScreen(u *ui) *inboxScreen {
-	s := &inboxScreen{ui: u, status: widget.NewLabel(""), detail: widget.NewLabel("Select a message."), reasons: widget.NewLabel("")}
-	s.detail.Wrapping = fyne.TextWrapWord
-	s.reasons.Wrapping = fyne.TextWrapWord
-	s.list = widget.NewList(
-		func() int { return len(s.items) },
-		func() fyne.CanvasObject {
-			title := widget.NewLabel("author")
-			title.TextStyle.Bold = true
-			return container.NewVBox(title, widget.NewLabel("snippet"))
-		},
-		func(id widget.ListItemID, o fyne.CanvasObject) {
-			if id >= len(s.items) {
-				return
-			}
-			it := s.items[id]
-			box := o.(*fyne.Container)
-			box.Objects[0].(*widget.Label).SetText(fmt.Sprintf("%s · %s · %s", it.Author, it.Platform, humanize.Age(time.Since(it.CreatedAt))))
-			box.Objects[1].(*widget.Label).SetText(humanize.Snippet(it.Text, 60))
-		})
+	s := &inboxScreen{ui: u, status: widget.NewLabel("")}
+	s.status.SizeName = theme.SizeNameCaptionText
+	s.list = widget.NewList(func() int { return len(s.items) }, newInboxRow, s.updateRow)
 	s.list.OnSelected = s.onSelected
-	s.filter = widget.NewSelect([]string{"Needs response", "Unanswered", "All"}, func(string) { s.reload() })
-	s.filter.SetSelected("Needs response")
+	s.pitch = newInboxRow().MinSize().Height + theme.Padding()
+	labels := make([]string, len(filters))
+	for i, f := range filters {
+		labels[i] = f.label
+	}
+	s.filter = widget.NewSelect(labels, func(string) { s.reload() })
+	s.sortBy = widget.NewSelect([]string{sortUrgency, sortNewest}, func(string) { s.reload() })
+	s.search = widget.NewEntry()
+	s.search.SetPlaceHolder("Search messages and authors (Ctrl+F)")
+	s.search.OnChanged = func(string) { s.searchSoon() }
+	s.search.OnSubmitted = func(string) { s.reload() }
+	// Set without callbacks firing a load each; the first load follows.
+	s.filter.Selected = filters[0].label
+	s.sortBy.Selected = sortUrgency
+	s.reload()
 	return s
 }
 
 func (s *inboxScreen) content() fyne.CanvasObject {
-	loc := s.ui.node.Desk.Location()
-	header := container.NewBorder(nil, nil, widget.NewLabelWithStyle(loc.Name, fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), s.filter)
-	left := container.NewBorder(header, s.status, nil, nil, s.list)
-	right := container.NewVScroll(container.NewVBox(s.detail, widget.NewSeparator(), s.reasons))
-	split := container.NewHSplit(left, right)
-	split.Offset = 0.4
-	return split
+	controls := container.NewBorder(nil, nil, nil, container.NewHBox(s.filter, s.sortBy), s.search)
+	return container.NewBorder(controls, s.status, nil, nil, s.list)
 }
 
-// reload reads the first page of the selected filter.
+// query is what the controls ask for.
+func (s *inboxScreen) query() models.InboxQuery {
+	q := models.InboxQuery{Filter: models.FilterNeedsResponse, Search: strings.TrimSpace(s.search.Text), Limit: pageSize,
+		StaffID: s.ui.staff.ID}
+	for _, f := range filters {
+		if f.label == s.filter.Selected {
+			q.Filter = f.filter
+		}
+	}
+	if sortable[q.Filter] && s.sortBy.Selected == sortUrgency && q.Search == "" {
+		q.Sort = models.SortUrgency
+	}
+	return q
+}
+
+// searchSoon reloads a moment after the last keystroke.
+func (s *inboxScreen) searchSoon() {
+	if s.debounce != nil {
+		s.debounce.Stop()
+	}
+	s.debounce = time.AfterFunc(250*time.Millisecond, func() { fyne.Do(s.reload) })
+}
+
+// reload reads the first page of what the controls ask for.
 func (s *inboxScreen) reload() {
-	filter := filterNames[s.filter.Selected]
-	items, _, err := s.ui.node.Desk.Inbox(context.Background(), models.InboxQuery{Filter: filter, Limit: 200})
+	s.load(pageSize)
+	if len(s.items) > 0 {
+		s.list.ScrollToTop()
+	}
+	s.reselect()
+}
+
+// load replaces the list with the first n messages.
+func (s *inboxScreen) load(n int) {
+	q := s.query()
+	if sortable[q.Filter] {
+		s.sortBy.Enable()
+	} else {
+		s.sortBy.Disable()
+	}
+	if q.Filter == models.FilterMine && q.StaffID == 0 {
+		s.items, s.next = nil, ""
+		s.status.SetText("Sign in to see the conversations assigned to you.")
+		s.list.Refresh()
+		return
+	}
+	q.Limit = min(max(n, pageSize), 1000)
+	items, next, err := s.ui.node.Desk.Inbox(context.Background(), q)
 	if err != nil {
 		s.status.SetText("Could not read the inbox: " + err.Error())
 		return
 	}
-	s.items = items
-	s.status.SetText(fmt.Sprintf("%d messages", len(items)))
+	s.items, s.next = items, next
+	s.updateStatus()
 	s.list.Refresh()
 }
 
+func (s *inboxScreen) updateStatus() {
+	switch {
+	case len(s.items) == 0 && s.search.Text != "":
+		s.status.SetText(fmt.Sprintf("No messages match “%s” in %s.", strings.TrimSpace(s.search.Text), strings.ToLower(s.filter.Selected)))
+	case len(s.items) == 0:
+		s.status.SetText(emptyText[s.query().Filter])
+	case s.next != "":
+		s.status.SetText(fmt.Sprintf("%d messages shown; scroll for more", len(s.items)))
+	default:
+		s.status.SetText(fmt.Sprintf("%d messages", len(s.items)))
+	}
+}
+
+var emptyText = map[string]string{
+	models.FilterNeedsResponse: "Nothing needs a response. Well done.",
+	models.FilterMine:          "Nothing is assigned to you.",
+	models.FilterOver24h:       "Nothing has waited more than 24 hours.",
+	models.FilterOver72h:       "Nothing has waited more than 72 hours.",
+	models.FilterUnanswered:    "Every message that needs a response has one.",
+	models.FilterEscalated:     "No message has been escalated.",
+	models.FilterAll:           "No messages yet. They appear here as the accounts are polled.",
+}
+
+// loadMore appends the next page.
+func (s *inboxScreen) loadMore() {
+	if s.loading || s.next == "" {
+		return
+	}
+	s.loading = true
+	defer func() { s.loading = false }()
+	q := s.query()
+	q.After = s.next
+	items, next, err := s.ui.node.Desk.Inbox(context.Background(), q)
+	if err != nil {
+		s.status.SetText("Could not read more: " + err.Error())
+		return
+	}
+	s.items, s.next = append(s.items, items...), next
+	s.updateStatus()
+	s.list.Refresh()
+}
+
+// refreshKeepingPlace reloads after new messages or a change of state
+// without moving what the user looks at: the row at the top of the view
+// stays at the top, and the selection stays on its message.
+func (s *inboxScreen) refreshKeepingPlace() {
+	off := s.list.GetScrollOffset()
+	top := int(off / s.pitch)
+	var topID int64
+	if top >= 0 && top < len(s.items) {
+		topID = s.items[top].ID
+	}
+	s.load(len(s.items))
+	if topID != 0 {
+		if i := s.indexOf(topID); i >= 0 && i != top {
+			s.list.ScrollToOffset(off + float32(i-top)*s.pitch)
+		}
+	}
+	s.reselect()
+}
+
+// reselect selects the selected message again after a reload, or clears
+// the list's selection when it is no longer listed (the pane keeps it).
+func (s *inboxScreen) reselect() {
+	s.quiet = true
+	defer func() { s.quiet = false }()
+	if i := s.indexOf(s.selectedID); i >= 0 {
+		s.list.Select(i)
+		return
+	}
+	s.list.UnselectAll()
+}
+
+func (s *inboxScreen) indexOf(id int64) int {
+	if id == 0 {
+		return -1
+	}
+	for i, it := range s.items {
+		if it.ID == id {
+			return i
+		}
+	}
+	return -1
+}
+
 func (s *inboxScreen) onSelected(id widget.ListItemID) {
+	if id < 0 || id >= len(s.items) {
+		return
+	}
+	s.selectedID = s.items[id].ID
+	if s.quiet || s.onSelect == nil {
+		return
+	}
+	s.onSelect(s.items[id])
+}
+
+// step selects the next (+1) or previous (-1) message.
+func (s *inboxScreen) step(delta int) {
+	if len(s.items) == 0 {
+		return
+	}
+	i := s.indexOf(s.selectedID) + delta
+	if s.indexOf(s.selectedID) < 0 {
+		i = 0
+	}
+	i = max(0, min(i, len(s.items)-1))
+	if i >= len(s.items)-5 {
+		s.loadMore()
+	}
+	s.list.Select(i)
+	s.list.ScrollTo(i)
+}
+
+// selected returns the selected message, if it is listed.
+func (s *inboxScreen) selected() (desk.Item, bool) {
+	if i := s.indexOf(s.selectedID); i >= 0 {
+		return s.items[i], true
+	}
+	return desk.Item{}, false
+}
+
+// A row: platform badge | author, kind, age / snippet | clock / badges.
+func newInboxRow() fyne.CanvasObject {
+	title := widget.NewLabel("Author · platform · age")
+	title.TextStyle.Bold = true
+	title.Truncation = fyne.TextTruncateEllipsis
+	snippet := widget.NewLabel("snippet")
+	snippet.Truncation = fyne.TextTruncateEllipsis
+	clock := widget.NewLabel("00 min left")
+	clock.Alignment = fyne.TextAlignTrailing
+	badges := widget.NewLabel("Needs reply")
+	badges.Alignment = fyne.TextAlignTrailing
+	badges.SizeName = theme.SizeNameCaptionText
+	right := container.NewVBox(clock, badges)
+	return container.NewBorder(nil, nil, newPlatformBadge(), right, container.NewVBox(title, snippet))
+}
+
+func (s *inboxScreen) updateRow(id widget.ListItemID, o fyne.CanvasObject) {
 	if id >= len(s.items) {
 		return
 	}
+	if id >= len(s.items)-10 && s.next != "" && !s.loading {
+		go fyne.Do(s.loadMore)
+	}
 	it := s.items[id]
-	s.selected = it.ID
-	s.detail.SetText(fmt.Sprintf("%s on %s (%s)\n%s\n\n%s", it.Author, it.Platform, it.Kind, it.CreatedAt.Local().Format("Mon Jan 2 15:04"), it.Text))
-	var b strings.Builder
-	fmt.Fprintf(&b, "Stage: %s · Department: %s · Sentiment: %+.2f", it.Stage, it.Department, it.Sentiment)
+	row := o.(*fyne.Container)
+	mid := row.Objects[0].(*fyne.Container)
+	title, snippet := mid.Objects[0].(*widget.Label), mid.Objects[1].(*widget.Label)
+	setPlatformBadge(row.Objects[1].(*fyne.Container), it.Platform)
+	right := row.Objects[2].(*fyne.Container)
+	clock, badges := right.Objects[0].(*widget.Label), right.Objects[1].(*widget.Label)
+
+	title.SetText(fmt.Sprintf("%s · %s %s · %s", it.Author, platformName(it.Platform), kindName(it.Kind), humanize.Age(s.ui.now().Sub(it.CreatedAt))))
+	snippet.SetText(humanize.Snippet(it.Text, 90))
+	text, imp := responseClock(it, s.ui.node.Desk.Pack().ResponseTime.TargetMinutes, s.ui.node.Desk.Pack().ResponseTime.WarnMinutes, s.ui.now())
+	clock.Importance = imp
+	clock.SetText(text)
+	b, bimp := rowBadges(it)
+	badges.Importance = bimp
+	badges.SetText(b)
+}
+
+// responseClock is the row's clock against the brand's target.
+func responseClock(it desk.Item, targetMin, warnMin int, now time.Time) (string, widget.Importance) {
+	if targetMin <= 0 {
+		targetMin = 60
+	}
+	if warnMin <= 0 {
+		warnMin = targetMin * 3 / 4
+	}
+	switch {
+	case it.AnsweredAt != nil:
+		return "answered in " + humanize.Age(it.AnsweredAt.Sub(it.CreatedAt)), widget.SuccessImportance
+	case it.Status == models.StatusDismissed:
+		return "no response needed", widget.LowImportance
+	case !it.NeedsResponse:
+		return "", widget.LowImportance
+	case it.ReplyState != "" && it.ReplyState != "failed" && it.ReplyState != "rejected":
+		return "reply " + strings.ReplaceAll(it.ReplyState, "_", " "), widget.MediumImportance
+	}
+	waited := now.Sub(it.CreatedAt)
+	target := time.Duration(targetMin) * time.Minute
+	switch {
+	case waited >= target:
+		return humanize.Age(waited-target) + " over target", widget.DangerImportance
+	case waited >= time.Duration(warnMin)*time.Minute:
+		return humanize.Age(target-waited) + " left", widget.WarningImportance
+	default:
+		return humanize.Age(target-waited) + " left", widget.MediumImportance
+	}
+}
+
+// rowBadges lists a row's badges and stage, department and sentiment.
+func rowBadges(it desk.Item) (string, widget.Importance) {
+	var parts []string
+	imp := widget.LowImportance
 	if it.Crisis != "" {
-		fmt.Fprintf(&b, " · CRISIS: %s", it.Crisis)
+		parts = append(parts, "CRISIS "+strings.ReplaceAll(it.Crisis, "_", " "))
+		imp = widget.DangerImportance
 	}
-	b.WriteString("\n\nWhy:\n")
-	for _, r := range it.Reasons {
-		fmt.Fprintf(&b, "• %s = %s (%s %s)\n", r.Field, r.Value, r.Rule, strings.Join(r.Words, ", "))
+	if it.Escalated {
+		parts = append(parts, "escalated")
+		if imp == widget.LowImportance {
+			imp = widget.WarningImportance
+		}
 	}
-	s.reasons.SetText(b.String())
+	if it.NeedsResponse && it.Status == models.StatusOpen {
+		parts = append(parts, "needs response")
+		if imp == widget.LowImportance {
+			imp = widget.HighImportance
+		}
+	}
+	if it.Stage != "" && it.Stage != "none" {
+		parts = append(parts, strings.ReplaceAll(it.Stage, "_", "-"))
+	}
+	if it.Department != "" && it.Department != "none" {
+		parts = append(parts, strings.ReplaceAll(it.Department, "_", " "))
+	}
+	parts = append(parts, sentimentWord(it.Sentiment))
+	return strings.Join(parts, " · "), imp
+}
+
+func sentimentWord(v float64) string {
+	switch {
+	case v <= -0.5:
+		return fmt.Sprintf("very negative (%+.1f)", v)
+	case v < -0.05:
+		return fmt.Sprintf("negative (%+.1f)", v)
+	case v >= 0.5:
+		return fmt.Sprintf("very positive (%+.1f)", v)
+	case v > 0.05:
+		return fmt.Sprintf("positive (%+.1f)", v)
+	}
+	return "neutral"
+}
+
+var platforms = map[string]struct {
+	name   string
+	letter string
+	color  color.NRGBA
+}{
+	"facebook":  {"Facebook", "f", color.NRGBA{0x18, 0x77, 0xf2, 0xff}},
+	"instagram": {"Instagram", "ig", color.NRGBA{0xc1, 0x35, 0x84, 0xff}},
+	"google":    {"Google", "G", color.NRGBA{0x34, 0xa8, 0x53, 0xff}},
+	"mastodon":  {"Mastodon", "M", color.NRGBA{0x63, 0x64, 0xff, 0xff}},
+	"bluesky":   {"Bluesky", "b", color.NRGBA{0x11, 0x85, 0xfe, 0xff}},
+}
+
+func platformName(p string) string {
+	if v, ok := platforms[p]; ok {
+		return v.name
+	}
+	return p
+}
+
+func kindName(k string) string {
+	switch k {
+	case "dm":
+		return "message"
+	case "":
+		return ""
+	}
+	return k
+}
+
+// newPlatformBadge is a small coloured disc with the platform's letter.
+func newPlatformBadge() fyne.CanvasObject {
+	disc := canvas.NewCircle(color.Gray{Y: 0x80})
+	letter := canvas.NewText("?", color.White)
+	letter.TextStyle.Bold = true
+	letter.Alignment = fyne.TextAlignCenter
+	return container.NewGridWrap(fyne.NewSize(30, 30), container.NewStack(disc, container.NewCenter(letter)))
+}
+
+func setPlatformBadge(badge *fyne.Container, platform string) {
+	stack := badge.Objects[0].(*fyne.Container)
+	disc := stack.Objects[0].(*canvas.Circle)
+	letter := stack.Objects[1].(*fyne.Container).Objects[0].(*canvas.Text)
+	p, ok := platforms[platform]
+	if !ok {
+		p.letter, p.color = strings.ToUpper(platform[:min(1, len(platform))]), color.NRGBA{0x70, 0x70, 0x70, 0xff}
+	}
+	if disc.FillColor != p.color || letter.Text != p.letter {
+		disc.FillColor = p.color
+		letter.Text = p.letter
+		disc.Refresh()
+		letter.Refresh()
+	}
 }

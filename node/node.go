@@ -304,6 +304,9 @@ func (n *Node) pollLoop(ctx context.Context) {
 	}
 }
 
+// Now is the node's clock.
+func (n *Node) Now() time.Time { return n.now() }
+
 // OnNewMessages registers fn to hear how many messages a poll brought.
 func (n *Node) OnNewMessages(fn func(int)) {
 	n.mu.Lock()

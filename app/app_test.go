@@ -1,0 +1,489 @@
+//go:build ci
+
+package app
+
+import (
+	"context"
+	"net"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/driver/desktop"
+	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/branchline/branchline/care/desk"
+	"github.com/branchline/branchline/models"
+	"github.com/branchline/branchline/node"
+	"github.com/branchline/branchline/sync/network"
+	"github.com/branchline/branchline/sync/records"
+)
+
+var testNow = time.Date(2026, 11, 22, 19, 30, 0, 0, time.UTC)
+
+func openDemo(t *testing.T) *node.Node {
+	t.Helper()
+	return openDemoIn(t, t.TempDir())
+}
+
+func openDemoIn(t *testing.T, dir string) *node.Node {
+	t.Helper()
+	n, err := node.Open(context.Background(), dir, node.Options{Now: func() time.Time { return testNow }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { n.Close() })
+	return n
+}
+
+// newTestUI opens the whole window on n with Fyne's test driver.
+func newTestUI(t *testing.T, n *node.Node) (*ui, fyne.Window) {
+	t.Helper()
+	a := test.NewTempApp(t)
+	w := a.NewWindow("Branchline")
+	u := newUI(a, w, n)
+	u.install()
+	w.Resize(fyne.NewSize(1280, 800))
+	return u, w
+}
+
+// press sends a keyboard shortcut, as the window's menu does from
+// wherever the focus is.
+func press(w fyne.Window, sc *desktop.CustomShortcut) {
+	w.Canvas().(fyne.Shortcutable).TypedShortcut(sc)
+}
+
+// signIn switches profile through the profile dialog.
+func signIn(t *testing.T, u *ui, handle, pin string) {
+	t.Helper()
+	u.showProfileSwitch()
+	st, err := u.node.Desk.Staff(context.Background(), handle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	form := u.profile
+	form.who.SetSelected(st.Name + " (" + st.Role + ")")
+	test.Type(form.pin, pin)
+	form.pin.OnSubmitted(form.pin.Text)
+	if u.staff.Handle != handle {
+		t.Fatalf("signed in as %q, want %q (%s)", u.staff.Handle, handle, form.err.Text)
+	}
+}
+
+func TestInboxListsFiltersAndSearches(t *testing.T) {
+	n := openDemo(t)
+	u, _ := newTestUI(t, n)
+	s := u.inbox
+	if len(s.items) == 0 {
+		t.Fatal("the inbox is empty on the demo data")
+	}
+	for i, it := range s.items {
+		if !it.NeedsResponse || it.Status != models.StatusOpen {
+			t.Fatalf("needs-response list shows %+v", it)
+		}
+		// Most urgent first: priority never rises down the list.
+		if i > 0 && it.Crisis == "" && s.items[i-1].Crisis == "" && it.Priority > s.items[i-1].Priority {
+			t.Fatalf("row %d (priority %d) below row %d (priority %d)", i, it.Priority, i-1, s.items[i-1].Priority)
+		}
+	}
+	needing := len(s.items)
+	if !strings.Contains(u.inboxTab.Text, "(") {
+		t.Errorf("the inbox tab does not show the count: %q", u.inboxTab.Text)
+	}
+
+	s.filter.SetSelected("All")
+	if len(s.items) <= needing || !s.sortBy.Disabled() {
+		t.Errorf("all: %d items (needs-response had %d); sort enabled: %v", len(s.items), needing, !s.sortBy.Disabled())
+	}
+	s.search.SetText("fries")
+	s.reload()
+	if len(s.items) == 0 {
+		t.Fatal("no message mentions fries in the demo")
+	}
+	for _, it := range s.items {
+		if !strings.Contains(strings.ToLower(it.Text+" "+it.Author), "fries") && !strings.Contains(strings.ToLower(it.Text), "fry") {
+			t.Errorf("search for fries shows %q", it.Text)
+		}
+	}
+	s.search.SetText("zzqx-nothing")
+	s.reload()
+	if len(s.items) != 0 || !strings.Contains(s.status.Text, "No messages match") {
+		t.Errorf("a search with no hits: %d items, status %q", len(s.items), s.status.Text)
+	}
+	s.search.SetText("")
+	s.filter.SetSelected("Unanswered over 72 h")
+	for _, it := range s.items {
+		if testNow.Sub(it.CreatedAt) < 72*time.Hour {
+			t.Errorf("over-72h shows a message %s old", testNow.Sub(it.CreatedAt))
+		}
+	}
+	s.filter.SetSelected("Mine")
+	if len(s.items) != 0 {
+		t.Errorf("nothing is assigned yet, but Mine lists %d", len(s.items))
+	}
+}
+
+func TestReplyWithATemplateInThreeKeystrokes(t *testing.T) {
+	n := openDemo(t)
+	u, w := newTestUI(t, n)
+	signIn(t, u, "sam", "")
+
+	// The selected message: the first one a no-prompt template fits.
+	press(w, scNext)
+	it, ok := u.inbox.selected()
+	if !ok || !u.conv.has || u.conv.item.ID != it.ID {
+		t.Fatal("Ctrl+J did not open the first message")
+	}
+	before, _ := n.Store.CountInbox(context.Background(), models.FilterNeedsResponse)
+
+	// 1: pick a template; 2: type to find it and press Enter; 3: send.
+	press(w, scTemplate)
+	p := u.picker
+	if p == nil {
+		t.Fatal("Ctrl+T opened no template picker")
+	}
+	if w.Canvas().Focused() != p.search {
+		t.Fatal("the picker's search does not have the focus")
+	}
+	test.Type(p.search, "slow service")
+	if len(p.shown) == 0 {
+		t.Fatal("no template found for “slow service”")
+	}
+	p.search.OnSubmitted(p.search.Text)
+	if u.picker != nil {
+		t.Fatalf("the picker stayed open: %s", p.errText.Text)
+	}
+	text := u.conv.composer.entry.Text
+	if !strings.Contains(text, it.Author) && !strings.Contains(text, strings.Fields(it.Author)[0]) {
+		t.Errorf("the rendered template does not greet %s: %q", it.Author, text)
+	}
+	if u.conv.composer.blocking() {
+		t.Fatalf("the template's text is blocked: %+v", u.conv.composer.current)
+	}
+	press(w, scSend)
+
+	r, err := n.Store.ReplyByID(context.Background(), u.conv.composer.replyID)
+	if err != nil {
+		t.Fatalf("no reply was created: %v", err)
+	}
+	if r.MessageID != it.ID || r.State != models.ReplyQueued || r.Text != text {
+		t.Errorf("reply = message %d, state %s, text %q", r.MessageID, r.State, r.Text)
+	}
+	if !strings.Contains(u.conv.composer.state.Text, "queued") {
+		t.Errorf("state shown: %q", u.conv.composer.state.Text)
+	}
+	after, _ := n.Store.CountInbox(context.Background(), models.FilterNeedsResponse)
+	if after != before-1 {
+		t.Errorf("needs response went from %d to %d", before, after)
+	}
+	if u.inbox.indexOf(it.ID) >= 0 {
+		t.Error("the answered message is still listed as needing a response")
+	}
+}
+
+func TestBlockingFindingWhileTypingAndItsFix(t *testing.T) {
+	n := openDemo(t)
+	u, w := newTestUI(t, n)
+	signIn(t, u, "sam", "")
+	press(w, scNext)
+	c := u.conv.composer
+	if c.isPrivate {
+		t.Skip("the first demo message is a direct message")
+	}
+
+	test.Type(c.entry, "Sorry about that. Call me on 503-555-0199")
+	if !c.blocking() {
+		t.Fatalf("no blocking finding for a phone number in public: %+v", c.current)
+	}
+	// The span is marked in the preview, in the error colour.
+	var marked string
+	for _, seg := range c.preview.Segments {
+		if ts, ok := seg.(*widget.TextSegment); ok && ts.Style.ColorName == theme.ColorNameError {
+			marked += ts.Text
+		}
+	}
+	if marked != "503-555-0199" {
+		t.Errorf("marked in red: %q", marked)
+	}
+	// The finding's row explains it and offers to take it private.
+	var private *widget.Button
+	explained := false
+	for _, o := range test.LaidOutObjects(c.findings) {
+		if l, ok := o.(*widget.Label); ok && strings.Contains(l.Text, "phone number") {
+			explained = true
+		}
+		if b, ok := o.(*widget.Button); ok && b.Text == "Take it private" {
+			private = b
+		}
+	}
+	if !explained || private == nil {
+		t.Fatalf("finding rows: explained %v, take-private button %v", explained, private != nil)
+	}
+	// Sending is refused by the core for crew; nothing is queued.
+	c.submit()
+	if c.replyID != 0 {
+		t.Fatal("a blocked reply was created")
+	}
+
+	// A one-click fix: the missing sign-off.
+	c.entry.SetText("Thanks for telling us, we are sorry.")
+	var fix *widget.Button
+	for _, o := range test.LaidOutObjects(c.findings) {
+		if b, ok := o.(*widget.Button); ok && b.Text == "Fix" {
+			fix = b
+		}
+	}
+	if fix == nil {
+		t.Fatalf("no Fix button among %+v", c.current)
+	}
+	test.Tap(fix)
+	if !strings.Contains(c.entry.Text, "– Sam, Copper Kettle Riverside") {
+		t.Errorf("after the fix: %q", c.entry.Text)
+	}
+	if len(c.current) != 0 {
+		t.Errorf("findings left after the fix: %+v", c.current)
+	}
+	if !strings.Contains(c.counter.Text, "/") {
+		t.Errorf("length counter: %q", c.counter.Text)
+	}
+}
+
+func TestApprovalLoop(t *testing.T) {
+	n := openDemo(t)
+	u, w := newTestUI(t, n)
+	signIn(t, u, "tom", "")
+	if u.conv.composer.send.Text != "Submit for approval" {
+		t.Fatalf("a trainee's button says %q", u.conv.composer.send.Text)
+	}
+	press(w, scNext)
+	msg := u.conv.item
+	u.conv.composer.entry.SetText("Thanks for letting us know, we will look into it today.\n\n– Tom, Copper Kettle Riverside")
+	press(w, scSend)
+	tomsReply := u.conv.composer.replyID
+	if tomsReply == 0 || !strings.Contains(u.conv.composer.state.Text, "approval") {
+		t.Fatalf("submitted reply %d, state %q", tomsReply, u.conv.composer.state.Text)
+	}
+
+	// The manager sees it in the queue, edits and approves it.
+	signIn(t, u, "maria", "")
+	u.tabs.SelectIndex(1)
+	a := u.approvals
+	idx := -1
+	for i, p := range a.pending {
+		if p.Reply.ID == tomsReply {
+			idx = i
+		}
+	}
+	if idx < 0 {
+		t.Fatalf("Tom's reply %d is not in the queue (%d waiting)", tomsReply, len(a.pending))
+	}
+	a.list.Select(idx)
+	if a.draft.Text == "" || !strings.Contains(a.message.Text, msg.Text) {
+		t.Fatalf("review pane: %q / %q", a.message.Text, a.draft.Text)
+	}
+	a.draft.SetText(strings.Replace(a.draft.Text, "today", "this afternoon", 1))
+	if a.approve.Text != "Approve my edit" {
+		t.Errorf("approve button after an edit: %q", a.approve.Text)
+	}
+	test.Tap(a.approve)
+	r, _ := n.Store.ReplyByID(context.Background(), tomsReply)
+	if r.State != models.ReplyQueued || !strings.Contains(r.Text, "this afternoon") {
+		t.Fatalf("after approval: state %s, text %q", r.State, r.Text)
+	}
+
+	// A second one is rejected with feedback, which Tom then sees.
+	signIn(t, u, "tom", "")
+	u.tabs.SelectIndex(0)
+	press(w, scNext)
+	u.conv.composer.entry.SetText("ok")
+	press(w, scSend)
+	second := u.conv.composer.replyID
+	signIn(t, u, "maria", "")
+	u.tabs.SelectIndex(1)
+	for i, p := range a.pending {
+		if p.Reply.ID == second {
+			a.list.Select(i)
+		}
+	}
+	a.review(deskReject(second, "maria", "Greet them by name and say what you will do."))
+	signIn(t, u, "tom", "")
+	u.tabs.SelectIndex(1)
+	if !strings.Contains(a.feedback.Text, "Greet them by name") {
+		t.Errorf("Tom's feedback view: %q", a.feedback.Text)
+	}
+	signIn(t, u, "maria", "")
+	u.tabs.SelectIndex(1)
+	if !strings.Contains(a.stats.Text, "Tom") || !strings.Contains(a.stats.Text, "% approved") {
+		t.Errorf("approval figures: %q", a.stats.Text)
+	}
+}
+
+func TestEscalateDialog(t *testing.T) {
+	root := t.TempDir()
+	hq, store := filepath.Join(root, "hq"), filepath.Join(root, "store")
+	// A demo location that has joined a network (headquarters not running).
+	n := openDemoIn(t, store)
+	n.Close()
+	if _, err := network.InitHQ(hq, "HQ", freeAddr(t), "", "lan", testNow); err != nil {
+		t.Fatal(err)
+	}
+	code, _, err := network.Invite(context.Background(), hq, nil, network.InviteRequest{Role: "store",
+		Location: "Copper Kettle Riverside", Region: "Pacific Northwest"}, testNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := network.Join(store, code, freeAddr(t), "", "lan", testNow); err != nil {
+		t.Fatal(err)
+	}
+	n = openDemoIn(t, store)
+	if n.Net == nil {
+		t.Fatal("the store is not a network member")
+	}
+	// Both nodes run on loopback until the store knows headquarters (who
+	// must be able to read the escalation).
+	hqNode, err := node.Open(context.Background(), hq, node.Options{Now: func() time.Time { return testNow }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	doneHQ, doneStore := hqNode.StartWorkers(ctx), n.StartWorkers(ctx)
+	t.Cleanup(func() { cancel(); <-doneHQ; <-doneStore; hqNode.Close() })
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		dir, _ := n.Net.Book.Directory(context.Background())
+		if slices.ContainsFunc(dir, func(d records.DirectoryEntry) bool { return d.Role == "hq" }) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the store never heard of headquarters")
+		}
+	}
+	u, w := newTestUI(t, n)
+	signIn(t, u, "maria", "")
+	press(w, scNext)
+	it := u.conv.item
+
+	press(w, scEscalate)
+	dlg := u.escalation
+	if dlg == nil {
+		t.Fatal("Ctrl+E opened no escalate dialog")
+	}
+	if !strings.Contains(dlg.readers.Text, "headquarters") || !strings.Contains(dlg.readers.Text, "Pacific Northwest") {
+		t.Errorf("who can read it: %q", dlg.readers.Text)
+	}
+	// Without a note it is refused with a clear message.
+	test.Tap(dlg.send)
+	if !strings.Contains(dlg.err.Text, "note") {
+		t.Errorf("no-note error: %q", dlg.err.Text)
+	}
+	dlg.severity.SetSelected("critical")
+	if dlg.level.Selected != "Headquarters" {
+		t.Errorf("a critical escalation goes to %q", dlg.level.Selected)
+	}
+	test.Type(dlg.note, "Customer says they were ill after eating here; wants a call.")
+	test.Tap(dlg.send)
+	if dlg.err.Text != "" {
+		t.Fatalf("escalation failed: %s (note %q)", dlg.err.Text, dlg.note.Text)
+	}
+	marks, err := n.Store.MessageEscalations(context.Background(), it.ID)
+	if err != nil || len(marks) != 1 {
+		t.Fatalf("escalation marks on the message: %v %v", marks, err)
+	}
+	u.tabs.SelectIndex(2)
+	s := u.escal
+	if len(s.items) != 1 {
+		t.Fatalf("escalations listed: %d", len(s.items))
+	}
+	s.list.Select(0)
+	if !strings.Contains(s.detail.Text, "ill after eating") || !strings.Contains(s.detail.Text, "critical") {
+		t.Errorf("escalation detail: %q", s.detail.Text)
+	}
+	test.Type(s.comment, "Manager called the customer at 19:45.")
+	s.comment.OnSubmitted(s.comment.Text)
+	if !strings.Contains(s.detail.Text, "called the customer") {
+		t.Errorf("comment not shown: %q", s.detail.Text)
+	}
+	u.tabs.SelectIndex(0)
+	u.inbox.filter.SetSelected("Escalated")
+	if len(u.inbox.items) != 1 || u.inbox.items[0].ID != it.ID || !u.inbox.items[0].Escalated {
+		t.Errorf("escalated filter: %+v", u.inbox.items)
+	}
+}
+
+func TestNewMessagesKeepTheSelection(t *testing.T) {
+	n := openDemo(t)
+	u, _ := newTestUI(t, n)
+	s := u.inbox
+	s.sortBy.SetSelected(sortNewest)
+	if len(s.items) < 5 {
+		t.Fatalf("only %d messages", len(s.items))
+	}
+	s.list.Select(3)
+	chosen := s.items[3].ID
+	if u.conv.item.ID != chosen {
+		t.Fatal("selecting a row did not open it")
+	}
+	in := `{"platform":"facebook","account":"copperkettle.riverside","id":"live-1","author":"New Person","text":"Are you open on Sunday? Need a table for 6","created_at":"2026-11-22T19:29:00Z","kind":"comment"}` + "\n"
+	if _, err := n.Desk.Import(context.Background(), strings.NewReader(in), "live.jsonl", nil); err != nil {
+		t.Fatal(err)
+	}
+	u.onNewMessages(1)
+	if s.items[0].Author != "New Person" {
+		t.Fatalf("the new message is not first: %q", s.items[0].Author)
+	}
+	if got, ok := s.selected(); !ok || got.ID != chosen {
+		t.Errorf("the selection moved to %d, want %d", got.ID, chosen)
+	}
+	if u.conv.item.ID != chosen {
+		t.Error("the open conversation changed")
+	}
+}
+
+func TestSettingsThemeAndPIN(t *testing.T) {
+	n := openDemo(t)
+	u, _ := newTestUI(t, n)
+	signIn(t, u, "maria", "")
+	u.tabs.SelectIndex(3)
+	if len(u.settings.accounts.Objects) != 5 {
+		t.Errorf("accounts listed: %d", len(u.settings.accounts.Objects))
+	}
+	u.settings.theme.SetSelected(themeDark)
+	if u.app.Preferences().String(prefTheme) != themeDark {
+		t.Error("the theme choice is not kept")
+	}
+	if err := n.Desk.SetPIN(context.Background(), "maria", "tom", "4321"); err != nil {
+		t.Fatal(err)
+	}
+	u.showProfileSwitch()
+	form := u.profile
+	form.who.SetSelected("Tom Becker (trainee)")
+	test.Type(form.pin, "1111")
+	form.pin.OnSubmitted(form.pin.Text)
+	if u.staff.Handle == "tom" || form.err.Text == "" {
+		t.Fatalf("a wrong PIN signed Tom in (error %q)", form.err.Text)
+	}
+	test.Type(form.pin, "4321")
+	form.pin.OnSubmitted(form.pin.Text)
+	if u.staff.Handle != "tom" {
+		t.Fatalf("the right PIN did not sign Tom in: %q", form.err.Text)
+	}
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// deskReject is a rejection with feedback.
+func deskReject(id int64, manager, note string) desk.Review {
+	return desk.Review{ReplyID: id, Manager: manager, Note: note}
+}

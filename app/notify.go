@@ -1,0 +1,116 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/dialog"
+
+	"github.com/branchline/branchline/internal/humanize"
+	"github.com/branchline/branchline/models"
+)
+
+// notificationsOn reports whether the user wants desktop notifications.
+func (u *ui) notificationsOn() bool {
+	return u.app.Preferences().BoolWithFallback(prefNotifications, true)
+}
+
+// notifyUrgent sends a desktop notification for the urgent ones among the
+// newest count messages (a crisis signal, or high priority).
+func (u *ui) notifyUrgent(count int) {
+	if !u.notificationsOn() || count <= 0 {
+		return
+	}
+	items, _, err := u.node.Desk.Inbox(context.Background(), models.InboxQuery{Filter: models.FilterNeedsResponse, Limit: min(count, 50)})
+	if err != nil {
+		return
+	}
+	urgent := 0
+	var first string
+	for _, it := range items {
+		if it.Crisis != "" || it.Priority >= urgentPriority {
+			urgent++
+			if first == "" {
+				first = fmt.Sprintf("%s on %s: %s", it.Author, platformName(it.Platform), humanize.Snippet(it.Text, 80))
+			}
+		}
+	}
+	switch {
+	case urgent == 1:
+		u.app.SendNotification(fyne.NewNotification("Urgent message", first))
+	case urgent > 1:
+		u.app.SendNotification(fyne.NewNotification(fmt.Sprintf("%d urgent messages", urgent), first))
+	}
+}
+
+// urgentPriority is the triage priority (0–100) from which a new message
+// is announced: one that needs a response and is clearly negative, or a
+// low-rated review (crisis signals always are).
+const urgentPriority = 40
+
+// notifyBreaches announces messages that have just passed the brand's
+// response-time target, once each.
+func (u *ui) notifyBreaches() {
+	if !u.notificationsOn() {
+		return
+	}
+	target := time.Duration(u.node.Desk.Pack().ResponseTime.TargetMinutes) * time.Minute
+	if target <= 0 {
+		target = time.Hour
+	}
+	if u.breached == nil {
+		u.breached = map[int64]bool{}
+	}
+	n := 0
+	for _, it := range u.inbox.items {
+		if !it.NeedsResponse || it.Status != models.StatusOpen || u.now().Sub(it.CreatedAt) < target {
+			continue
+		}
+		if !u.breached[it.ID] {
+			u.breached[it.ID] = true
+			// Only those that crossed the line since the app started.
+			if u.now().Sub(it.CreatedAt) < target+time.Minute {
+				n++
+			}
+		}
+	}
+	if n > 0 {
+		u.app.SendNotification(fyne.NewNotification("Response-time target passed",
+			fmt.Sprintf("%d message(s) have waited longer than %s.", n, humanize.Age(target))))
+	}
+}
+
+// showImport imports a platform export (JSON Lines or CSV) with a progress
+// bar; bad rows are reported and the good ones kept.
+func (u *ui) showImport() {
+	dialog.ShowFileOpen(func(r fyne.URIReadCloser, err error) {
+		if err != nil {
+			u.showError("open the file", err)
+			return
+		}
+		if r == nil {
+			return
+		}
+		u.progressStart("Importing " + r.URI().Name() + "…")
+		name := r.URI().Name()
+		go func() {
+			defer r.Close()
+			rep, err := u.node.Desk.Import(context.Background(), r, name, func(read int) {
+				fyne.Do(func() { u.notice(fmt.Sprintf("Importing %s: %d rows read…", name, read)) })
+			})
+			fyne.Do(func() {
+				if err != nil {
+					u.progressDone("")
+					u.showError("import "+r.URI().Name(), err)
+					return
+				}
+				u.progressDone(fmt.Sprintf("Imported %s: %d new, %d already stored, %d rows with problems.",
+					r.URI().Name(), rep.Inserted, rep.Duplicates, rep.Rejected))
+				u.inbox.refreshKeepingPlace()
+				u.refreshCounts()
+			})
+		}()
+	}, u.win)
+}

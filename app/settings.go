@@ -1,0 +1,188 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"image/color"
+	"strings"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/branchline/branchline/internal/humanize"
+	"github.com/branchline/branchline/models"
+)
+
+// Preference keys.
+const (
+	prefTheme         = "theme"
+	prefNotifications = "notifications"
+	prefLastProfile   = "last_profile"
+)
+
+// Theme choices.
+const (
+	themeSystem = "System"
+	themeLight  = "Light"
+	themeDark   = "Dark"
+)
+
+// settingsScreen shows the connected accounts and their state, the staff
+// and their roles and PINs, notifications and the theme.
+type settingsScreen struct {
+	ui       *ui
+	accounts *fyne.Container
+	staff    *fyne.Container
+	notify   *widget.Check
+	theme    *widget.RadioGroup
+}
+
+func newSettingsScreen(u *ui) *settingsScreen {
+	s := &settingsScreen{ui: u, accounts: container.NewVBox(), staff: container.NewVBox()}
+	s.notify = widget.NewCheck("Desktop notifications for urgent messages, response-time breaches and escalation updates", func(on bool) {
+		u.app.Preferences().SetBool(prefNotifications, on)
+	})
+	s.notify.SetChecked(u.app.Preferences().BoolWithFallback(prefNotifications, true))
+	s.theme = widget.NewRadioGroup([]string{themeSystem, themeLight, themeDark}, func(v string) {
+		if v == "" {
+			return
+		}
+		u.app.Preferences().SetString(prefTheme, v)
+		applyTheme(u.app, v)
+	})
+	s.theme.Horizontal = true
+	s.theme.SetSelected(u.app.Preferences().StringWithFallback(prefTheme, themeSystem))
+	return s
+}
+
+func (s *settingsScreen) content() fyne.CanvasObject {
+	heading := func(t string) *widget.Label {
+		return widget.NewLabelWithStyle(t, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	}
+	setPIN := widget.NewButton("Set my PIN…", func() { s.ui.showSetPIN(s.ui.staff.Handle) })
+	return container.NewVScroll(container.NewVBox(
+		heading("Connected accounts"), s.accounts,
+		widget.NewSeparator(),
+		heading("Staff and roles"),
+		widget.NewLabel("Managers send and approve; crew send, and ask for approval when a check blocks; trainees' replies wait for a manager. "+
+			"Each profile can have a PIN; switch profiles from the name at the top right."),
+		s.staff, container.NewHBox(setPIN),
+		widget.NewSeparator(),
+		heading("Notifications"), s.notify,
+		widget.NewSeparator(),
+		heading("Theme"), s.theme,
+	))
+}
+
+func (s *settingsScreen) reload() {
+	ctx := context.Background()
+	s.accounts.RemoveAll()
+	accs, err := s.ui.node.Store.Accounts(ctx)
+	if err != nil {
+		s.accounts.Add(widget.NewLabel("Could not read the accounts: " + err.Error()))
+	}
+	for _, a := range accs {
+		s.accounts.Add(container.NewBorder(nil, nil, newPlatformBadgeFor(a.Platform), nil, widget.NewLabel(accountLine(a, s.ui))))
+	}
+	if len(accs) == 0 && err == nil {
+		s.accounts.Add(widget.NewLabel("No accounts connected."))
+	}
+	s.staff.RemoveAll()
+	staff, err := s.ui.node.Store.StaffList(ctx)
+	if err != nil {
+		s.staff.Add(widget.NewLabel("Could not read the staff: " + err.Error()))
+	}
+	for _, st := range staff {
+		line := fmt.Sprintf("%s (@%s), %s", st.Name, st.Handle, st.Role)
+		if !st.Active {
+			line += ", inactive"
+		}
+		if st.PINHash != "" {
+			line += " · PIN set"
+		} else {
+			line += " · no PIN"
+		}
+		row := container.NewBorder(nil, nil, nil, nil, widget.NewLabel(line))
+		if s.ui.staff.Role == models.RoleManager && st.ID != s.ui.staff.ID {
+			handle := st.Handle
+			row = container.NewBorder(nil, nil, nil, widget.NewButton("Set PIN…", func() { s.ui.showSetPIN(handle) }), widget.NewLabel(line))
+		}
+		s.staff.Add(row)
+	}
+}
+
+func accountLine(a models.Account, u *ui) string {
+	line := fmt.Sprintf("%s %s (%s) · %s", platformName(a.Platform), a.Handle, a.Purpose, strings.ReplaceAll(orDefault(a.State, "connected"), "_", " "))
+	if a.LastPolledAt != nil {
+		line += " · last polled " + humanize.Age(u.now().Sub(*a.LastPolledAt)) + " ago"
+	}
+	if a.LastError != "" {
+		line += " · " + a.LastError
+	}
+	return line
+}
+
+func orDefault(s, d string) string {
+	if s == "" {
+		return d
+	}
+	return s
+}
+
+func newPlatformBadgeFor(p string) fyne.CanvasObject {
+	b := newPlatformBadge()
+	setPlatformBadge(b.(*fyne.Container), p)
+	return b
+}
+
+// showSetPIN sets (or clears, when left empty) a profile's PIN.
+func (u *ui) showSetPIN(handle string) {
+	if !u.requireStaff() {
+		return
+	}
+	pin := widget.NewPasswordEntry()
+	pin.SetPlaceHolder("4 to 8 digits; empty to remove")
+	again := widget.NewPasswordEntry()
+	dialog.ShowForm("PIN for @"+handle, "Save", "Cancel", []*widget.FormItem{
+		widget.NewFormItem("New PIN", pin), widget.NewFormItem("Again", again)}, func(ok bool) {
+		if !ok {
+			return
+		}
+		if pin.Text != again.Text {
+			u.showError("set the PIN", errors.New("the two PINs differ"))
+			return
+		}
+		if err := u.node.Desk.SetPIN(context.Background(), u.staff.Handle, handle, pin.Text); err != nil {
+			u.showError("set the PIN", err)
+			return
+		}
+		u.notice("PIN saved for @" + handle + ".")
+		u.settings.reload()
+	}, u.win)
+}
+
+// applyTheme sets the light, dark or system theme.
+func applyTheme(a fyne.App, choice string) {
+	switch choice {
+	case themeLight:
+		a.Settings().SetTheme(&variantTheme{Theme: theme.DefaultTheme(), variant: theme.VariantLight})
+	case themeDark:
+		a.Settings().SetTheme(&variantTheme{Theme: theme.DefaultTheme(), variant: theme.VariantDark})
+	default:
+		a.Settings().SetTheme(theme.DefaultTheme())
+	}
+}
+
+// variantTheme is the default theme held to one variant.
+type variantTheme struct {
+	fyne.Theme
+	variant fyne.ThemeVariant
+}
+
+func (t *variantTheme) Color(n fyne.ThemeColorName, _ fyne.ThemeVariant) color.Color {
+	return t.Theme.Color(n, t.variant)
+}
