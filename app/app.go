@@ -12,6 +12,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
+	"runtime"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -69,8 +71,17 @@ func Run(ctx context.Context, n *node.Node, opts Options) error {
 		fyne.Do(a.Quit)
 	}()
 	if opts.FirstFrame != nil {
+		// Frames are drawn on the UI loop's 60 Hz tick. Once the loop runs
+		// functions, a wait longer than a tick lets it draw (it is idle),
+		// and a second function confirms it has: the figure is at most a
+		// tick late, never early.
 		a.Lifecycle().SetOnStarted(func() {
-			go func() { fyne.DoAndWait(func() {}); opts.FirstFrame() }()
+			go func() {
+				fyne.DoAndWait(func() {})
+				time.Sleep(20 * time.Millisecond)
+				fyne.DoAndWait(func() {})
+				opts.FirstFrame()
+			}()
 		})
 	}
 	w.ShowAndRun()
@@ -282,7 +293,7 @@ func (u *ui) refreshCounts() {
 
 func (u *ui) setupTray() {
 	d, ok := u.app.(desktop.App)
-	if !ok {
+	if !ok || !trayAvailable() {
 		return
 	}
 	u.tray = fyne.NewMenuItem("", func() { u.win.Show(); u.tabs.Select(u.inboxTab) })
@@ -304,4 +315,15 @@ func (u *ui) progressDone(text string) {
 	u.progress.Stop()
 	u.progress.Hide()
 	u.notice(text)
+}
+
+// trayAvailable reports whether a system tray can be used: on Linux and
+// the BSDs it needs a D-Bus session (without one, the tray library fails
+// to start and then crashes the app as it quits).
+func trayAvailable() bool {
+	switch runtime.GOOS {
+	case "linux", "freebsd", "openbsd", "netbsd", "dragonfly":
+		return os.Getenv("DBUS_SESSION_BUS_ADDRESS") != ""
+	}
+	return true
 }

@@ -118,7 +118,7 @@ func (p *conversationPane) render(ctx context.Context) {
 	p.thread.RemoveAll()
 	msgs, err := p.ui.node.Store.ConversationMessages(ctx, it.ConversationID, 50)
 	if err != nil {
-		p.thread.Add(widget.NewLabel("Could not read the thread: " + err.Error()))
+		p.thread.Add(wrapped("Could not read the thread: " + err.Error()))
 	}
 	for _, m := range msgs {
 		p.thread.Add(p.messageCard(m, m.ID == it.ID))
@@ -177,16 +177,16 @@ func (p *conversationPane) messageCard(m models.MessageRow, current bool) fyne.C
 func (p *conversationPane) renderHistory(ctx context.Context) {
 	p.history.RemoveAll()
 	if p.item.CustomerID == nil {
-		p.history.Add(widget.NewLabel("No customer record."))
+		p.history.Add(wrapped("No customer record."))
 		return
 	}
 	stats, err := p.ui.node.Store.CustomerStats(ctx, *p.item.CustomerID)
 	if err == nil {
-		p.history.Add(widget.NewLabel(customerSummary(stats)))
+		p.history.Add(wrapped(customerSummary(stats)))
 	}
 	rows, err := p.ui.node.Store.CustomerHistory(ctx, *p.item.CustomerID, 20)
 	if err != nil {
-		p.history.Add(widget.NewLabel("Could not read the history: " + err.Error()))
+		p.history.Add(wrapped("Could not read the history: " + err.Error()))
 		return
 	}
 	shown := 0
@@ -201,7 +201,7 @@ func (p *conversationPane) renderHistory(ctx context.Context) {
 		shown++
 	}
 	if shown == 0 {
-		p.history.Add(widget.NewLabel("Nothing else from this customer here."))
+		p.history.Add(wrapped("Nothing else from this customer here."))
 	}
 }
 
@@ -217,11 +217,11 @@ func (p *conversationPane) renderNotes(ctx context.Context) {
 	p.notes.RemoveAll()
 	notes, err := p.ui.node.Store.Notes(ctx, p.item.ConversationID)
 	if err != nil {
-		p.notes.Add(widget.NewLabel("Could not read the notes: " + err.Error()))
+		p.notes.Add(wrapped("Could not read the notes: " + err.Error()))
 		return
 	}
 	if len(notes) == 0 {
-		p.notes.Add(widget.NewLabel("No notes yet."))
+		p.notes.Add(wrapped("No notes yet."))
 	}
 	for _, n := range notes {
 		l := widget.NewLabel(fmt.Sprintf("%s, %s: %s", n.AuthorName, n.CreatedAt.In(p.ui.node.Desk.Location().Zone()).Format("2 Jan 15:04"), n.Text))

@@ -10,6 +10,7 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
@@ -92,7 +93,7 @@ func newInboxScreen(u *ui) *inboxScreen {
 }
 
 func (s *inboxScreen) content() fyne.CanvasObject {
-	controls := container.NewBorder(nil, nil, nil, container.NewHBox(s.filter, s.sortBy), s.search)
+	controls := container.NewVBox(s.search, container.NewGridWithColumns(2, s.filter, s.sortBy))
 	return container.NewBorder(controls, s.status, nil, nil, s.list)
 }
 
@@ -274,20 +275,23 @@ func (s *inboxScreen) selected() (desk.Item, bool) {
 	return desk.Item{}, false
 }
 
-// A row: platform badge | author, kind, age / snippet | clock / badges.
+// A row: the platform badge beside three lines: author, kind and age with
+// the response clock on the right; the snippet; badges, stage, department
+// and sentiment.
 func newInboxRow() fyne.CanvasObject {
 	title := widget.NewLabel("Author · platform · age")
 	title.TextStyle.Bold = true
 	title.Truncation = fyne.TextTruncateEllipsis
-	snippet := widget.NewLabel("snippet")
-	snippet.Truncation = fyne.TextTruncateEllipsis
 	clock := widget.NewLabel("00 min left")
 	clock.Alignment = fyne.TextAlignTrailing
-	badges := widget.NewLabel("Needs reply")
-	badges.Alignment = fyne.TextAlignTrailing
+	snippet := widget.NewLabel("snippet")
+	snippet.Truncation = fyne.TextTruncateEllipsis
+	badges := widget.NewLabel("needs response")
 	badges.SizeName = theme.SizeNameCaptionText
-	right := container.NewVBox(clock, badges)
-	return container.NewBorder(nil, nil, newPlatformBadge(), right, container.NewVBox(title, snippet))
+	badges.Truncation = fyne.TextTruncateEllipsis
+	lines := container.New(layout.NewCustomPaddedVBoxLayout(-2*theme.Padding()),
+		container.NewBorder(nil, nil, nil, clock, title), snippet, badges)
+	return container.NewBorder(nil, nil, newPlatformBadge(), nil, lines)
 }
 
 func (s *inboxScreen) updateRow(id widget.ListItemID, o fyne.CanvasObject) {
@@ -299,20 +303,22 @@ func (s *inboxScreen) updateRow(id widget.ListItemID, o fyne.CanvasObject) {
 	}
 	it := s.items[id]
 	row := o.(*fyne.Container)
-	mid := row.Objects[0].(*fyne.Container)
-	title, snippet := mid.Objects[0].(*widget.Label), mid.Objects[1].(*widget.Label)
+	lines := row.Objects[0].(*fyne.Container)
+	first := lines.Objects[0].(*fyne.Container)
+	title, clock := first.Objects[0].(*widget.Label), first.Objects[1].(*widget.Label)
+	snippet, badges := lines.Objects[1].(*widget.Label), lines.Objects[2].(*widget.Label)
 	setPlatformBadge(row.Objects[1].(*fyne.Container), it.Platform)
-	right := row.Objects[2].(*fyne.Container)
-	clock, badges := right.Objects[0].(*widget.Label), right.Objects[1].(*widget.Label)
 
 	title.SetText(fmt.Sprintf("%s · %s %s · %s", it.Author, platformName(it.Platform), kindName(it.Kind), humanize.Age(s.ui.now().Sub(it.CreatedAt))))
-	snippet.SetText(humanize.Snippet(it.Text, 90))
-	text, imp := responseClock(it, s.ui.node.Desk.Pack().ResponseTime.TargetMinutes, s.ui.node.Desk.Pack().ResponseTime.WarnMinutes, s.ui.now())
+	snippet.SetText(humanize.Snippet(it.Text, 120))
+	rt := s.ui.node.Desk.Pack().ResponseTime
+	text, imp := responseClock(it, rt.TargetMinutes, rt.WarnMinutes, s.ui.now())
 	clock.Importance = imp
 	clock.SetText(text)
 	b, bimp := rowBadges(it)
 	badges.Importance = bimp
 	badges.SetText(b)
+	first.Refresh() // the clock's width changes with its text
 }
 
 // responseClock is the row's clock against the brand's target.

@@ -43,7 +43,7 @@ type settingsScreen struct {
 
 func newSettingsScreen(u *ui) *settingsScreen {
 	s := &settingsScreen{ui: u, accounts: container.NewVBox(), staff: container.NewVBox()}
-	s.notify = widget.NewCheck("Desktop notifications for urgent messages, response-time breaches and escalation updates", func(on bool) {
+	s.notify = widget.NewCheck("Notify me of urgent messages, missed targets and escalations", func(on bool) {
 		u.app.Preferences().SetBool(prefNotifications, on)
 	})
 	s.notify.SetChecked(u.app.Preferences().BoolWithFallback(prefNotifications, true))
@@ -68,8 +68,8 @@ func (s *settingsScreen) content() fyne.CanvasObject {
 		heading("Connected accounts"), s.accounts,
 		widget.NewSeparator(),
 		heading("Staff and roles"),
-		widget.NewLabel("Managers send and approve; crew send, and ask for approval when a check blocks; trainees' replies wait for a manager. "+
-			"Each profile can have a PIN; switch profiles from the name at the top right."),
+		wrapped("Managers send and approve; crew send, and ask for approval when a check blocks; trainees' replies wait for a manager. "+
+			"Each profile can have a PIN; switch profiles from the name at the top right (Ctrl+Shift+P)."),
 		s.staff, container.NewHBox(setPIN),
 		widget.NewSeparator(),
 		heading("Notifications"), s.notify,
@@ -83,18 +83,18 @@ func (s *settingsScreen) reload() {
 	s.accounts.RemoveAll()
 	accs, err := s.ui.node.Store.Accounts(ctx)
 	if err != nil {
-		s.accounts.Add(widget.NewLabel("Could not read the accounts: " + err.Error()))
+		s.accounts.Add(wrapped("Could not read the accounts: " + err.Error()))
 	}
 	for _, a := range accs {
-		s.accounts.Add(container.NewBorder(nil, nil, newPlatformBadgeFor(a.Platform), nil, widget.NewLabel(accountLine(a, s.ui))))
+		s.accounts.Add(container.NewBorder(nil, nil, newPlatformBadgeFor(a.Platform), nil, wrapped(accountLine(a, s.ui))))
 	}
 	if len(accs) == 0 && err == nil {
-		s.accounts.Add(widget.NewLabel("No accounts connected."))
+		s.accounts.Add(wrapped("No accounts connected."))
 	}
 	s.staff.RemoveAll()
 	staff, err := s.ui.node.Store.StaffList(ctx)
 	if err != nil {
-		s.staff.Add(widget.NewLabel("Could not read the staff: " + err.Error()))
+		s.staff.Add(wrapped("Could not read the staff: " + err.Error()))
 	}
 	for _, st := range staff {
 		line := fmt.Sprintf("%s (@%s), %s", st.Name, st.Handle, st.Role)
@@ -106,13 +106,19 @@ func (s *settingsScreen) reload() {
 		} else {
 			line += " · no PIN"
 		}
-		row := container.NewBorder(nil, nil, nil, nil, widget.NewLabel(line))
+		row := container.NewBorder(nil, nil, nil, nil, wrapped(line))
 		if s.ui.staff.Role == models.RoleManager && st.ID != s.ui.staff.ID {
 			handle := st.Handle
-			row = container.NewBorder(nil, nil, nil, widget.NewButton("Set PIN…", func() { s.ui.showSetPIN(handle) }), widget.NewLabel(line))
+			row = container.NewBorder(nil, nil, nil, widget.NewButton("Set PIN…", func() { s.ui.showSetPIN(handle) }), wrapped(line))
 		}
 		s.staff.Add(row)
 	}
+}
+
+func wrapped(text string) *widget.Label {
+	l := widget.NewLabel(text)
+	l.Wrapping = fyne.TextWrapWord
+	return l
 }
 
 func accountLine(a models.Account, u *ui) string {

@@ -103,10 +103,11 @@ const awaitingSQL = "m.direction = 'in' AND m.needs_response = 1 AND m.status IN
 // them it may prefer the general index and scan a million rows), its
 // WHERE clause and arguments, and whether it can be ordered by urgency.
 type filterPlan struct {
-	index    string // "" for the escalated filter, which starts from its few marks
-	where    string
-	args     []any
-	awaiting bool
+	index     string
+	escalated bool // starts from the escalation marks (few), not an index of messages
+	where     string
+	args      []any
+	awaiting  bool
 }
 
 func (s *Store) planFilter(q InboxQuery) (filterPlan, error) {
@@ -130,7 +131,7 @@ func (s *Store) planFilter(q InboxQuery) (filterPlan, error) {
 			" AND m.conversation_id IN (SELECT c.id FROM conversations c WHERE c.assignee_id = ?)",
 			args: []any{q.StaffID}, awaiting: true}, nil
 	case FilterEscalated:
-		return filterPlan{where: "m.direction = 'in' AND m.id IN (SELECT e.message_id FROM message_escalations e)"}, nil
+		return filterPlan{where: "m.direction = 'in'", escalated: true}, nil
 	case FilterAll:
 		return filterPlan{index: "messages_inbound", where: "m.direction = 'in'"}, nil
 	}
@@ -142,11 +143,12 @@ func (p filterPlan) from(urgency bool) string {
 	switch {
 	case urgency:
 		return "messages m INDEXED BY messages_urgency"
-	case p.index != "":
-		return "messages m INDEXED BY " + p.index
+	case p.escalated:
+		// CROSS JOIN keeps SQLite from walking a million messages in
+		// date order to find the few marked ones.
+		return "(SELECT DISTINCT message_id AS id FROM message_escalations) e CROSS JOIN messages m ON m.id = e.id"
 	}
-	// Escalated: drive from the marks (few), then sort.
-	return "messages m"
+	return "messages m INDEXED BY " + p.index
 }
 
 // Inbox returns a page of messages and the cursor of its last row ("" at
