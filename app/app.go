@@ -113,10 +113,11 @@ type ui struct {
 	tray      *fyne.MenuItem
 	trayMenu  *fyne.Menu
 
-	picker     *templatePicker // open template picker, for tests
-	escalation *escalateForm   // the open escalate dialog
-	profile    *profileForm    // the open profile switch
-	breached   map[int64]bool  // messages already announced as past target
+	picker     *templatePicker   // open template picker, for tests
+	escalation *escalateForm     // the open escalate dialog
+	profile    *profileForm      // the open profile switch
+	breached   map[int64]bool    // messages already announced as past target
+	escSeen    map[string]string // escalation ID → status, for update notices
 }
 
 func newUI(a fyne.App, w fyne.Window, n *node.Node) *ui {
@@ -145,6 +146,7 @@ func (u *ui) install() {
 	u.addShortcuts()
 	u.setupTray()
 	u.refreshCounts()
+	u.watchEscalations() // takes stock, so later changes are noticed
 }
 
 func (u *ui) content() fyne.CanvasObject {
@@ -267,6 +269,7 @@ func (u *ui) clockLoop(ctx context.Context) {
 			fyne.Do(func() {
 				u.inbox.list.Refresh()
 				u.notifyBreaches()
+				u.watchEscalations()
 			})
 		}
 	}

@@ -224,6 +224,23 @@ func TestBlockingFindingWhileTypingAndItsFix(t *testing.T) {
 	if !explained || private == nil {
 		t.Fatalf("finding rows: explained %v, take-private button %v", explained, private != nil)
 	}
+	// Taking it private offers the take-private templates only; asking
+	// them to call the store quotes the store's own number, which passes.
+	test.Tap(private)
+	p := u.picker
+	if p == nil || len(p.shown) == 0 {
+		t.Fatal("take it private opened no templates")
+	}
+	for _, tpl := range p.shown {
+		if tpl.Category != takePrivateCategory {
+			t.Errorf("take it private offers %s (%s)", tpl.Name, tpl.Category)
+		}
+	}
+	test.Type(p.search, "call the store")
+	p.search.OnSubmitted(p.search.Text)
+	if !strings.Contains(c.entry.Text, "(503) 555-0142") || c.blocking() || c.isPrivate {
+		t.Fatalf("after taking it private: %q, findings %+v, private %v", c.entry.Text, c.current, c.isPrivate)
+	}
 	// Sending is refused by the core for crew; nothing is queued.
 	c.submit()
 	if c.replyID != 0 {
@@ -407,6 +424,31 @@ func TestEscalateDialog(t *testing.T) {
 	if !strings.Contains(s.detail.Text, "called the customer") {
 		t.Errorf("comment not shown: %q", s.detail.Text)
 	}
+	// Headquarters resolves it; the store's app announces the update.
+	id := s.items[0].ID
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		if _, err := hqNode.Net.Book.Escalation(context.Background(), id); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("headquarters never received the escalation")
+		}
+	}
+	if err := hqNode.Net.Book.SetStatus(context.Background(), id, "resolved", "Refund and apology sent.", ""); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		if e, err := n.Net.Book.Escalation(context.Background(), id); err == nil && e.Stage == "resolved" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the store never saw the resolution")
+		}
+	}
+	e := s.items[0]
+	test.AssertNotificationSent(t, fyne.NewNotification("Escalation update",
+		strings.ReplaceAll(e.Category, "_", " ")+" ("+e.Severity+"): resolved"), u.watchEscalations)
+
 	u.tabs.SelectIndex(0)
 	u.inbox.filter.SetSelected("Escalated")
 	if len(u.inbox.items) != 1 || u.inbox.items[0].ID != it.ID || !u.inbox.items[0].Escalated {

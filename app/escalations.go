@@ -98,6 +98,7 @@ func (u *ui) showEscalate() {
 			return
 		}
 		dlg.Hide()
+		u.watchEscalations() // our own: not news
 		u.notice(fmt.Sprintf("Escalated to the %s (%s). Follow it in the Escalations tab.", map[string]string{"hq": "headquarters", "region": "region"}[lvl], id))
 		u.inbox.refreshKeepingPlace()
 		u.conv.reopen()

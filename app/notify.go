@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -113,4 +114,58 @@ func (u *ui) showImport() {
 			})
 		}()
 	}, u.win)
+}
+
+// watchEscalations notices new escalations, status changes and comments
+// made elsewhere on the escalations this node can see, and announces them.
+// The first look only takes stock.
+func (u *ui) watchEscalations() {
+	if u.node.Net == nil {
+		return
+	}
+	list, err := u.node.Net.Book.Escalations(context.Background())
+	if err != nil {
+		return
+	}
+	first := u.escSeen == nil
+	if first {
+		u.escSeen = map[string]string{}
+	}
+	self := u.node.Net.Self.Cert.NodeID
+	var changed []string
+	for _, e := range list {
+		// What others did: status changes and comments not made here.
+		others := 0
+		for _, h := range e.History {
+			if h.By != self {
+				others++
+			}
+		}
+		for _, c := range e.Comments {
+			if c.By != self {
+				others++
+			}
+		}
+		state := fmt.Sprint(others)
+		before, known := u.escSeen[e.ID]
+		u.escSeen[e.ID] = state
+		switch {
+		case first, known && before == state, !known && e.RaisedBy == self:
+			continue
+		case !known:
+			changed = append(changed, fmt.Sprintf("%s (%s): new, from %s", strings.ReplaceAll(e.Category, "_", " "), e.Severity, e.Location))
+		default:
+			changed = append(changed, fmt.Sprintf("%s (%s): %s", strings.ReplaceAll(e.Category, "_", " "), e.Severity,
+				strings.ReplaceAll(e.Stage, "_", " ")))
+		}
+	}
+	if len(changed) == 0 {
+		return
+	}
+	if u.tabs != nil && u.tabs.SelectedIndex() == 2 {
+		u.escal.reload()
+	}
+	if u.notificationsOn() {
+		u.app.SendNotification(fyne.NewNotification("Escalation update", strings.Join(changed, "\n")))
+	}
 }

@@ -34,8 +34,9 @@ type templatePicker struct {
 }
 
 // pickTemplate opens the picker; private narrows it to the templates that
-// take a conversation private (a direct message, or a phone or e-mail
-// offer).
+// take a conversation private (ask for a direct message, or offer the
+// store's phone). A template marked private sends the reply as a direct
+// message.
 func (c *composer) pickTemplate(private bool) {
 	if !c.has {
 		return
@@ -47,7 +48,7 @@ func (c *composer) pickTemplate(private bool) {
 	}
 	p := &templatePicker{c: c, body: widget.NewLabel(""), form: container.NewVBox(), errText: widget.NewLabel("")}
 	for _, t := range all {
-		if !t.Matches(c.row.Platform, c.row.Kind) || (private && !t.Private) {
+		if !t.Matches(c.row.Platform, c.row.Kind) || (private && !t.Private && t.Category != takePrivateCategory) {
 			continue
 		}
 		p.all = append(p.all, t)
@@ -93,11 +94,12 @@ func (c *composer) pickTemplate(private bool) {
 	c.ui.win.Canvas().Focus(p.search)
 	c.ui.picker = p
 	p.dlg.SetOnClosed(func() { c.ui.picker = nil })
-	if private {
-		c.isPrivate = true
-		c.refreshContext()
-	}
 }
+
+// takePrivateCategory holds the templates that move a conversation out of
+// public view: a public answer asking for a direct message or a call, and
+// direct-message templates that ask for the details.
+const takePrivateCategory = "take-private"
 
 func (p *templatePicker) score(t templates.Template) int {
 	s := 0
