@@ -22,13 +22,8 @@ import (
 func TestCatchUpBytes(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		ctx := context.Background()
-		s := newSimFor(t, []identity.CertRequest{
-			{NodeID: "hq", Role: identity.RoleHQ},
-			{NodeID: "region-north", Role: identity.RoleRegion, Region: "North"},
-			{NodeID: "store-a", Role: identity.RoleStore, Location: "A", Region: "North"},
-			{NodeID: "store-b", Role: identity.RoleStore, Location: "B", Region: "North"},
-			{NodeID: "store-away", Role: identity.RoleStore, Location: "Away", Region: "North"},
-		}, 11)
+		s := newSimFor(t, append(smallBrand(),
+			identity.CertRequest{NodeID: "store-away", Role: identity.RoleStore, Location: "Away", Region: "North"}), 11)
 		defer s.shutdown()
 		s.joinAll(t, mrand.New(mrand.NewPCG(11, 1)))
 		away := s.nodes[4]

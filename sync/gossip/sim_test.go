@@ -51,6 +51,16 @@ func newSim(t testing.TB, n int, seed uint64) *sim {
 	return newSimFor(t, reqs, seed)
 }
 
+// smallBrand is headquarters, a region and two of its stores.
+func smallBrand() []identity.CertRequest {
+	return []identity.CertRequest{
+		{NodeID: "hq", Role: identity.RoleHQ},
+		{NodeID: "region-north", Role: identity.RoleRegion, Region: "North"},
+		{NodeID: "store-a", Role: identity.RoleStore, Location: "A", Region: "North"},
+		{NodeID: "store-b", Role: identity.RoleStore, Location: "B", Region: "North"},
+	}
+}
+
 // newSimFor starts one node per certificate request.
 func newSimFor(t testing.TB, reqs []identity.CertRequest, seed uint64) *sim {
 	s := &sim{net: memnet.New(seed)}

@@ -23,12 +23,7 @@ import (
 func TestTrafficIsSealed(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		ctx := context.Background()
-		s := newSimFor(t, []identity.CertRequest{
-			{NodeID: "hq", Role: identity.RoleHQ},
-			{NodeID: "region-north", Role: identity.RoleRegion, Region: "North"},
-			{NodeID: "store-a", Role: identity.RoleStore, Location: "A", Region: "North"},
-			{NodeID: "store-b", Role: identity.RoleStore, Location: "B", Region: "North"},
-		}, 5)
+		s := newSimFor(t, smallBrand(), 5)
 		defer s.shutdown()
 		var (
 			mu      sync.Mutex
