@@ -3,6 +3,7 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"net"
 	"path/filepath"
@@ -124,9 +125,23 @@ func TestInboxListsFiltersAndSearches(t *testing.T) {
 			t.Errorf("over-72h shows a message %s old", testNow.Sub(it.CreatedAt))
 		}
 	}
-	s.filter.SetSelected("Mine")
+	s.filter.SetSelected("Mine or my department")
 	if len(s.items) != 0 {
 		t.Errorf("nothing is assigned yet, but Mine lists %d", len(s.items))
+	}
+	// A manager puts Maria in customer care: its unassigned messages are hers.
+	u.tabs.SelectIndex(3)
+	u.settings.departments["maria"].SetSelected("customer_care")
+	u.tabs.SelectIndex(0)
+	s.reload()
+	if len(s.items) == 0 {
+		t.Fatal("Mine or my department is empty for customer care")
+	}
+	for _, it := range s.items {
+		dept := cmp.Or(it.ConversationDepartment, it.Department)
+		if dept != "customer_care" && it.Assignee == "" {
+			t.Errorf("mine lists a %s conversation", dept)
+		}
 	}
 }
 

@@ -49,7 +49,7 @@ type inboxScreen struct {
 // The filters, in the order the menu shows them.
 var filters = []struct{ label, filter string }{
 	{"Needs response", models.FilterNeedsResponse},
-	{"Mine", models.FilterMine},
+	{"Mine or my department", models.FilterMine},
 	{"Unanswered over 24 h", models.FilterOver24h},
 	{"Unanswered over 72 h", models.FilterOver72h},
 	{"Unanswered", models.FilterUnanswered},
@@ -169,7 +169,7 @@ func (s *inboxScreen) updateStatus() {
 
 var emptyText = map[string]string{
 	models.FilterNeedsResponse: "Nothing needs a response. Well done.",
-	models.FilterMine:          "Nothing is assigned to you.",
+	models.FilterMine:          "Nothing is assigned to you or waiting for your department.",
 	models.FilterOver24h:       "Nothing has waited more than 24 hours.",
 	models.FilterOver72h:       "Nothing has waited more than 72 hours.",
 	models.FilterUnanswered:    "Every message that needs a response has one.",

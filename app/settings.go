@@ -13,6 +13,7 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/branchline/branchline/care/desk"
 	"github.com/branchline/branchline/internal/humanize"
 	"github.com/branchline/branchline/models"
 )
@@ -39,7 +40,12 @@ type settingsScreen struct {
 	staff    *fyne.Container
 	notify   *widget.Check
 	theme    *widget.RadioGroup
+	// departments are the managers' department pickers, by handle.
+	departments map[string]*widget.Select
 }
+
+// noDepartment is the picker's choice for none.
+const noDepartment = "no department"
 
 func newSettingsScreen(u *ui) *settingsScreen {
 	s := &settingsScreen{ui: u, accounts: container.NewVBox(), staff: container.NewVBox()}
@@ -92,6 +98,7 @@ func (s *settingsScreen) reload() {
 		s.accounts.Add(wrapped("No accounts connected."))
 	}
 	s.staff.RemoveAll()
+	s.departments = map[string]*widget.Select{}
 	staff, err := s.ui.node.Store.StaffList(ctx)
 	if err != nil {
 		s.staff.Add(wrapped("Could not read the staff: " + err.Error()))
@@ -106,10 +113,29 @@ func (s *settingsScreen) reload() {
 		} else {
 			line += " · no PIN"
 		}
+		if st.Department != "" {
+			line += " · " + strings.ReplaceAll(st.Department, "_", " ")
+		}
 		row := container.NewBorder(nil, nil, nil, nil, wrapped(line))
-		if s.ui.staff.Role == models.RoleManager && st.ID != s.ui.staff.ID {
+		if s.ui.staff.Role == models.RoleManager {
 			handle := st.Handle
-			row = container.NewBorder(nil, nil, nil, widget.NewButton("Set PIN…", func() { s.ui.showSetPIN(handle) }), wrapped(line))
+			dept := widget.NewSelect(append([]string{noDepartment}, desk.Departments...), nil)
+			dept.SetSelected(orDefault(st.Department, noDepartment))
+			dept.OnChanged = func(v string) {
+				if v == noDepartment {
+					v = ""
+				}
+				if err := s.ui.node.Desk.SetDepartment(context.Background(), s.ui.staff.Handle, handle, v); err != nil {
+					s.ui.showError("set the department", err)
+				}
+				s.reload()
+			}
+			s.departments[handle] = dept
+			controls := container.NewHBox(dept)
+			if st.ID != s.ui.staff.ID {
+				controls.Add(widget.NewButton("Set PIN…", func() { s.ui.showSetPIN(handle) }))
+			}
+			row = container.NewBorder(nil, nil, nil, controls, wrapped(line))
 		}
 		s.staff.Add(row)
 	}

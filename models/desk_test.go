@@ -157,6 +157,30 @@ func TestAssignmentEscalationMarksAndNotes(t *testing.T) {
 		}
 	}
 
+	// With a department, "mine" adds the unassigned conversations of it.
+	before := len(mine)
+	if err := s.SetStaffDepartment(ctx, "maria", sam.ID, "sales"); err != nil {
+		t.Fatal(err)
+	}
+	mine, _, err = s.Inbox(ctx, InboxQuery{Filter: FilterMine, StaffID: sam.ID, Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	all, _, _ := s.Inbox(ctx, InboxQuery{Filter: FilterUnanswered, Limit: 100})
+	if len(mine) != len(all) || len(mine) <= before {
+		// Every seeded message is a sales one (inbound's triage).
+		t.Errorf("mine with the sales department: %d of %d unanswered (%d assigned)", len(mine), len(all), before)
+	}
+	if err := s.Assign(ctx, "maria", m.ConversationID, nil, "customer_care"); err != nil {
+		t.Fatal(err)
+	}
+	mine, _, _ = s.Inbox(ctx, InboxQuery{Filter: FilterMine, StaffID: sam.ID, Limit: 100})
+	for _, r := range mine {
+		if r.ConversationID == m.ConversationID {
+			t.Fatal("a conversation given to customer care is still in a sales person's list")
+		}
+	}
+
 	mark := EscalationMark{EscalationID: "store-1:7", Level: "hq", Severity: "critical", Category: "food_safety"}
 	for range 2 { // idempotent
 		if err := s.MarkEscalated(ctx, "sam", ids[4], mark); err != nil {

@@ -16,7 +16,7 @@ import (
 const (
 	FilterNeedsResponse = "needs-response" // needs a response, nobody has started one
 	FilterUnanswered    = "unanswered"     // needs a response, none sent yet (some may be under way)
-	FilterMine          = "mine"           // unanswered, in a conversation assigned to InboxQuery.StaffID
+	FilterMine          = "mine"           // unanswered, assigned to InboxQuery.StaffID, or unassigned in their department
 	FilterOver24h       = "over-24h"       // unanswered for more than 24 hours
 	FilterOver72h       = "over-72h"       // unanswered for more than 72 hours
 	FilterEscalated     = "escalated"      // escalated to the region or headquarters
@@ -110,7 +110,7 @@ type filterPlan struct {
 	awaiting  bool
 }
 
-func (s *Store) planFilter(q InboxQuery) (filterPlan, error) {
+func (s *Store) planFilter(ctx context.Context, q InboxQuery) (filterPlan, error) {
 	switch q.Filter {
 	case FilterNeedsResponse:
 		return filterPlan{index: "messages_awaiting", where: awaitingSQL + " AND m.status = 'open'", awaiting: true}, nil
@@ -127,9 +127,17 @@ func (s *Store) planFilter(q InboxQuery) (filterPlan, error) {
 		if q.StaffID == 0 {
 			return filterPlan{}, fmt.Errorf("inbox filter %q needs the member of staff whose conversations to list", q.Filter)
 		}
-		return filterPlan{index: "messages_awaiting", where: awaitingSQL +
-			" AND m.conversation_id IN (SELECT c.id FROM conversations c WHERE c.assignee_id = ?)",
-			args: []any{q.StaffID}, awaiting: true}, nil
+		var dept string
+		if err := s.read(ctx).Model(&Staff{}).Where("id = ?", q.StaffID).Select("department").Scan(&dept).Error; err != nil {
+			return filterPlan{}, err
+		}
+		// Assigned to them; or, with a department, unassigned and of
+		// their department (the conversation's, else the message's).
+		return filterPlan{index: "messages_awaiting", where: awaitingSQL + ` AND (
+			m.conversation_id IN (SELECT c.id FROM conversations c WHERE c.assignee_id = ?)
+			OR (? <> '' AND EXISTS (SELECT 1 FROM conversations c WHERE c.id = m.conversation_id AND c.assignee_id IS NULL
+				AND coalesce(nullif(c.department, ''), m.department) = ?)))`,
+			args: []any{q.StaffID, dept, dept}, awaiting: true}, nil
 	case FilterEscalated:
 		return filterPlan{where: "m.direction = 'in'", escalated: true}, nil
 	case FilterAll:
@@ -157,7 +165,7 @@ func (s *Store) Inbox(ctx context.Context, q InboxQuery) ([]MessageRow, string, 
 	if q.Filter == "" {
 		q.Filter = FilterAll
 	}
-	plan, err := s.planFilter(q)
+	plan, err := s.planFilter(ctx, q)
 	if err != nil {
 		return nil, "", err
 	}
@@ -306,7 +314,7 @@ func (s *Store) CountInbox(ctx context.Context, filter string) (int64, error) {
 // CountInboxQuery counts the messages a query's filter selects (search
 // and order aside); FilterMine needs StaffID.
 func (s *Store) CountInboxQuery(ctx context.Context, q InboxQuery) (int64, error) {
-	plan, err := s.planFilter(q)
+	plan, err := s.planFilter(ctx, q)
 	if err != nil {
 		return 0, err
 	}

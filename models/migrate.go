@@ -313,6 +313,12 @@ var migrations = []migration{
 		`ALTER TABLE staff ADD COLUMN failed_logins INTEGER NOT NULL DEFAULT 0`,
 		`ALTER TABLE staff ADD COLUMN locked_until DATETIME`,
 	}},
+	{5, "staff departments", []string{
+		// The department a member of staff works for (the triage's names:
+		// customer_care, marketing, sales, pr, hr), for "mine or my
+		// department".
+		`ALTER TABLE staff ADD COLUMN department TEXT NOT NULL DEFAULT ''`,
+	}},
 }
 
 // SchemaVersion is the newest schema this build knows.

@@ -28,8 +28,11 @@ type Staff struct {
 	// there were too many.
 	FailedLogins int
 	LockedUntil  *time.Time
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
+	// Department is the one this person works for ("" for none); their
+	// "mine" filter includes its unassigned conversations.
+	Department string
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
 }
 
 // TableName keeps the table's name singular-free: "staff".
@@ -143,5 +146,19 @@ func (s *Store) RecordLogin(ctx context.Context, id int64, ok bool, lockUntil *t
 		var handle string
 		tx.Model(&Staff{}).Where("id = ?", id).Select("handle").Scan(&handle)
 		return appendAudit(tx, s.Now(), handle, action, subject("staff", id), detail)
+	})
+}
+
+// SetStaffDepartment sets the department a member of staff works for.
+func (s *Store) SetStaffDepartment(ctx context.Context, actor string, id int64, department string) error {
+	return s.write(ctx, func(tx *gorm.DB) error {
+		res := tx.Model(&Staff{}).Where("id = ?", id).Updates(map[string]any{"department": department, "updated_at": s.Now()})
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return fmt.Errorf("staff %d: %w", id, ErrNotFound)
+		}
+		return appendAudit(tx, s.Now(), actor, "staff.department", subject("staff", id), map[string]any{"department": department})
 	})
 }

@@ -39,7 +39,10 @@ type Item struct {
 	Escalated      bool            `json:"escalated"`
 	AssigneeID     *int64          `json:"assignee_id,omitempty"`
 	Assignee       string          `json:"assignee,omitempty"`
-	Cursor         string          `json:"cursor"`
+	// ConversationDepartment is the department the conversation is with,
+	// when one was set.
+	ConversationDepartment string `json:"conversation_department,omitempty"`
+	Cursor                 string `json:"cursor"`
 }
 
 // ItemOf converts a stored row.
@@ -50,8 +53,9 @@ func ItemOf(r models.MessageRow) Item {
 		CreatedAt: r.CreatedAt.UTC(), Kind: r.Kind, NeedsResponse: r.NeedsResponse, Stage: r.Stage, Department: r.Department,
 		Sentiment: r.Sentiment, Crisis: r.Crisis, Priority: r.Priority, Status: r.Status, ReplyID: r.ReplyID,
 		AnsweredAt: r.AnsweredAt, Escalated: r.Escalated, AssigneeID: r.AssigneeID, Assignee: r.AssigneeName,
-		Cursor:    models.Cursor(r.Message),
-		Listening: []triage.Hit{}, Reasons: []triage.Reason{},
+		ConversationDepartment: r.ConversationDepartment,
+		Cursor:                 models.Cursor(r.Message),
+		Listening:              []triage.Hit{}, Reasons: []triage.Reason{},
 	}
 	if r.ReplyState != nil {
 		it.ReplyState = *r.ReplyState

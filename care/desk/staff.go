@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -149,4 +150,27 @@ func (d *Desk) MarkEscalated(ctx context.Context, handle string, messageID int64
 		return err
 	}
 	return d.store.MarkEscalated(ctx, st.Handle, messageID, e)
+}
+
+// Departments staff can work for: the triage's names.
+var Departments = []string{"customer_care", "marketing", "sales", "pr", "hr"}
+
+// SetDepartment sets the department handle works for ("" for none); only
+// a manager may.
+func (d *Desk) SetDepartment(ctx context.Context, actor, handle, department string) error {
+	who, err := d.Staff(ctx, actor)
+	if err != nil {
+		return err
+	}
+	if who.Role != models.RoleManager {
+		return fmt.Errorf("%w: only a manager assigns departments", ErrNotPermitted)
+	}
+	if department != "" && !slices.Contains(Departments, department) {
+		return fmt.Errorf("%w: department %q: use one of %s", ErrInvalid, department, strings.Join(Departments, ", "))
+	}
+	st, err := d.store.StaffByHandle(ctx, handle)
+	if err != nil {
+		return err
+	}
+	return d.store.SetStaffDepartment(ctx, who.Handle, st.ID, department)
 }

@@ -129,3 +129,25 @@ func TestNotesAndApprovalFigures(t *testing.T) {
 		t.Errorf("week starts %s", w.WeekStart)
 	}
 }
+
+func TestDepartments(t *testing.T) {
+	ctx := context.Background()
+	d, store := newDesk(t)
+	for _, tc := range []struct {
+		actor, dept string
+		want        error
+	}{
+		{"sam", "sales", ErrNotPermitted},
+		{"maria", "kitchen", ErrInvalid},
+		{"maria", "sales", nil},
+		{"maria", "", nil},
+		{"maria", "pr", nil},
+	} {
+		if err := d.SetDepartment(ctx, tc.actor, "tom", tc.dept); !errors.Is(err, tc.want) || (tc.want == nil && err != nil) {
+			t.Errorf("%s sets %q: %v, want %v", tc.actor, tc.dept, err, tc.want)
+		}
+	}
+	if st, _ := store.StaffByHandle(ctx, "tom"); st.Department != "pr" {
+		t.Errorf("Tom's department: %q", st.Department)
+	}
+}
