@@ -71,7 +71,7 @@ func BenchmarkFilterChange1M(b *testing.B) {
 		{"over-72h/newest", "Unanswered over 72 h", sortNewest, ""},
 		{"unanswered/urgency", "Unanswered", sortUrgency, ""},
 		{"escalated", "Escalated", sortNewest, ""},
-		{"mine", "Mine", sortUrgency, ""},
+		{"mine or my department", "Mine or my department", sortUrgency, ""},
 		{"all", "All", sortNewest, ""},
 		{"all/search fries", "All", sortNewest, "fries"},
 		{"all/search cold fries", "All", sortNewest, "cold fries"},

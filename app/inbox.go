@@ -365,6 +365,9 @@ func rowBadges(it desk.Item) (string, widget.Importance) {
 			imp = widget.WarningImportance
 		}
 	}
+	if it.Waiting > 1 {
+		parts = append(parts, fmt.Sprintf("%d messages waiting", it.Waiting))
+	}
 	if it.NeedsResponse && it.Status == models.StatusOpen {
 		parts = append(parts, "needs response")
 		if imp == widget.LowImportance {

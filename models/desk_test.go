@@ -214,3 +214,102 @@ func TestAssignmentEscalationMarksAndNotes(t *testing.T) {
 		t.Errorf("notes: %+v", notes)
 	}
 }
+
+// A direct-message conversation is one row, shown by its newest message
+// (or, by urgency, its most urgent); a sent reply answers the earlier
+// messages too. Comments in one thread stay separate rows.
+func TestDirectMessageConversationsAreOneRow(t *testing.T) {
+	s, _ := openTest(t)
+	ctx := context.Background()
+	l := mustLocation(t, s)
+	var batch []Inbound
+	for i, p := range []int{80, 10, 20} { // the oldest is the most urgent
+		in := inbound(i, fmt.Sprintf("dm %d?", i), true)
+		in.PlatformID, in.ThreadID, in.Kind = fmt.Sprintf("dm-%d", i), "dm-thread", "dm"
+		in.CreatedAt = t0.Add(-time.Duration(30-i) * time.Minute)
+		in.Triage.Priority = p
+		batch = append(batch, in)
+	}
+	for i := range 2 {
+		in := inbound(10+i, fmt.Sprintf("comment %d?", i), true)
+		in.PlatformID, in.ThreadID = fmt.Sprintf("c-%d", i), "post-1"
+		batch = append(batch, in)
+	}
+	res, err := s.InsertInbound(ctx, l.ID, batch)
+	if err != nil || res.Inserted != 5 {
+		t.Fatalf("insert: %+v %v", res, err)
+	}
+	newest, oldest := res.IDs[2], res.IDs[0]
+	list := func(q InboxQuery) []MessageRow {
+		t.Helper()
+		rows, _, err := s.Inbox(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rows
+	}
+	dmRow := func(rows []MessageRow) (MessageRow, int) {
+		var r MessageRow
+		n := 0
+		for _, x := range rows {
+			if x.Kind == "dm" {
+				r, n = x, n+1
+			}
+		}
+		return r, n
+	}
+	for _, tc := range []struct {
+		q    InboxQuery
+		want int64
+	}{
+		{InboxQuery{Filter: FilterNeedsResponse}, newest},
+		{InboxQuery{Filter: FilterNeedsResponse, Sort: SortUrgency}, oldest},
+		{InboxQuery{Filter: FilterAll}, newest},
+	} {
+		rows := list(tc.q)
+		r, n := dmRow(rows)
+		if n != 1 || r.ID != tc.want || len(rows) != 3 {
+			t.Errorf("%+v: %d rows, %d for the conversation, shown by %d (want %d)", tc.q, len(rows), n, r.ID, tc.want)
+		}
+		if r.Waiting != 3 {
+			t.Errorf("%+v: %d waiting, want 3", tc.q, r.Waiting)
+		}
+	}
+	if n, _ := s.CountInbox(ctx, FilterNeedsResponse); n != 3 {
+		t.Errorf("count: %d, want 3 (a conversation and two comments)", n)
+	}
+
+	// Answer the conversation through its newest message.
+	m, _ := s.MessageByID(ctx, newest)
+	r, err := s.CreateReply(ctx, NewReply{Reply: Reply{MessageID: newest, ConversationID: m.ConversationID, AccountID: m.AccountID,
+		AuthorID: mustStaff(t, s).ID, Text: "Thanks, sorted.", Private: true, State: ReplyQueued, IdempotencyKey: "k1", Findings: "[]"},
+		Actor: "sam", AuditAction: "reply.queue"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.ClaimReply(ctx, r.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.MarkSent(ctx, r.ID, "remote-1", "posted"); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range res.IDs[:3] {
+		if m, _ := s.MessageByID(ctx, id); m.Status != StatusAnswered || m.AnsweredAt == nil {
+			t.Errorf("dm %d after the reply: %s", id, m.Status)
+		}
+	}
+	for _, id := range res.IDs[3:] {
+		if m, _ := s.MessageByID(ctx, id); m.Status != StatusOpen {
+			t.Errorf("comment %d after a reply in another conversation: %s", id, m.Status)
+		}
+	}
+}
+
+func mustStaff(t *testing.T, s *Store) Staff {
+	t.Helper()
+	st := Staff{Name: "Sam Chen", Handle: "sam", Role: RoleCrew}
+	if err := s.CreateStaff(context.Background(), "system", &st); err != nil {
+		t.Fatal(err)
+	}
+	return st
+}

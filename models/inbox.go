@@ -146,6 +146,30 @@ func (s *Store) planFilter(ctx context.Context, q InboxQuery) (filterPlan, error
 	return filterPlan{}, fmt.Errorf("unknown inbox filter %q: use one of %s", q.Filter, strings.Join(Filters, ", "))
 }
 
+// dmConversations lists a direct-message conversation once: by the
+// message that represents it in the list's order (its newest, or its most
+// urgent), where the others are left out. Comments and reviews stay one
+// row each: a post's comment thread holds many customers.
+func (p filterPlan) dmConversations(urgency bool) string {
+	if p.escalated {
+		return "" // marks are per message
+	}
+	if !p.awaiting {
+		// A newer inbound message in the conversation: a short range of
+		// its index from this message's time on.
+		return ` AND (m.kind <> 'dm' OR NOT EXISTS (SELECT 1 FROM messages m2 INDEXED BY messages_conversation
+			WHERE m2.conversation_id = m.conversation_id AND m2.created_at >= m.created_at AND m2.direction = 'in'
+			AND (m2.created_at > m.created_at OR m2.id > m.id)))`
+	}
+	before := "(m2.created_at > m.created_at OR (m2.created_at = m.created_at AND m2.id > m.id))"
+	if urgency {
+		before = "(m2.priority > m.priority OR (m2.priority = m.priority AND (m2.created_at < m.created_at OR (m2.created_at = m.created_at AND m2.id < m.id))))"
+	}
+	return ` AND (m.kind <> 'dm' OR NOT EXISTS (SELECT 1 FROM messages m2 INDEXED BY messages_awaiting_dm
+		WHERE m2.conversation_id = m.conversation_id AND m2.direction = 'in' AND m2.kind = 'dm' AND m2.needs_response = 1
+		AND m2.status IN ('open', 'replying') AND ` + before + `))`
+}
+
 // from is the FROM clause of a plan in the given order.
 func (p filterPlan) from(urgency bool) string {
 	switch {
@@ -179,6 +203,9 @@ func (s *Store) Inbox(ctx context.Context, q InboxQuery) ([]MessageRow, string, 
 		urgency = strings.TrimSpace(q.Search) == ""
 	default:
 		return nil, "", fmt.Errorf("unknown inbox order %q: use %s or %s", q.Sort, SortNewest, SortUrgency)
+	}
+	if strings.TrimSpace(q.Search) == "" {
+		plan.where += plan.dmConversations(urgency)
 	}
 	limit := clampLimit(q.Limit, 50, 1000)
 	args := append([]any{}, plan.args...)
@@ -311,15 +338,16 @@ func (s *Store) CountInbox(ctx context.Context, filter string) (int64, error) {
 	return s.CountInboxQuery(ctx, InboxQuery{Filter: filter})
 }
 
-// CountInboxQuery counts the messages a query's filter selects (search
-// and order aside); FilterMine needs StaffID.
+// CountInboxQuery counts the rows a query's filter lists (search and order
+// aside: a direct-message conversation counts once); FilterMine needs
+// StaffID.
 func (s *Store) CountInboxQuery(ctx context.Context, q InboxQuery) (int64, error) {
 	plan, err := s.planFilter(ctx, q)
 	if err != nil {
 		return 0, err
 	}
 	var n int64
-	err = s.read(ctx).Raw(`SELECT count(*) FROM `+plan.from(false)+` WHERE `+plan.where, plan.args...).Scan(&n).Error
+	err = s.read(ctx).Raw(`SELECT count(*) FROM `+plan.from(false)+` WHERE `+plan.where+plan.dmConversations(false), plan.args...).Scan(&n).Error
 	return n, err
 }
 

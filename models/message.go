@@ -459,6 +459,9 @@ type MessageRow struct {
 	AssigneeID             *int64
 	AssigneeName           string
 	ConversationDepartment string
+	// Waiting counts the direct messages waiting for an answer in the
+	// message's conversation (0 for comments and reviews).
+	Waiting int
 }
 
 const messageRowSelect = `m.*, a.platform AS platform, a.handle AS account_handle,
@@ -467,7 +470,10 @@ const messageRowSelect = `m.*, a.platform AS platform, a.handle AS account_handl
 	EXISTS (SELECT 1 FROM message_escalations e WHERE e.message_id = m.id) AS escalated,
 	(SELECT c.assignee_id FROM conversations c WHERE c.id = m.conversation_id) AS assignee_id,
 	coalesce((SELECT st.name FROM conversations c JOIN staff st ON st.id = c.assignee_id WHERE c.id = m.conversation_id), '') AS assignee_name,
-	coalesce((SELECT c.department FROM conversations c WHERE c.id = m.conversation_id), '') AS conversation_department`
+	coalesce((SELECT c.department FROM conversations c WHERE c.id = m.conversation_id), '') AS conversation_department,
+	CASE WHEN m.kind = 'dm' THEN (SELECT count(*) FROM messages w INDEXED BY messages_awaiting_dm
+		WHERE w.conversation_id = m.conversation_id AND w.direction = 'in' AND w.kind = 'dm' AND w.needs_response = 1
+		AND w.status IN ('open', 'replying')) ELSE 0 END AS waiting`
 
 // MessageByID returns one message with its account and latest reply.
 func (s *Store) MessageByID(ctx context.Context, id int64) (MessageRow, error) {

@@ -313,11 +313,15 @@ var migrations = []migration{
 		`ALTER TABLE staff ADD COLUMN failed_logins INTEGER NOT NULL DEFAULT 0`,
 		`ALTER TABLE staff ADD COLUMN locked_until DATETIME`,
 	}},
-	{5, "staff departments", []string{
+	{5, "staff departments; direct-message conversations as one row", []string{
 		// The department a member of staff works for (the triage's names:
 		// customer_care, marketing, sales, pr, hr), for "mine or my
 		// department".
 		`ALTER TABLE staff ADD COLUMN department TEXT NOT NULL DEFAULT ''`,
+		// The direct messages waiting in each conversation (few), to list
+		// a conversation once and count what waits in it.
+		`CREATE INDEX messages_awaiting_dm ON messages(conversation_id, priority DESC, created_at, id)
+			WHERE direction = 'in' AND kind = 'dm' AND needs_response = 1 AND status IN ('open', 'replying')`,
 	}},
 }
 

@@ -321,6 +321,15 @@ func (s *Store) MarkSent(ctx context.Context, id int64, remoteID, how string) er
 			Updates(map[string]any{"status": StatusAnswered, "answered_at": now}).Error; err != nil {
 			return err
 		}
+		// A reply in a direct-message conversation answers the customer's
+		// earlier messages in it too, unless they have replies of their own.
+		if err := tx.Exec(`UPDATE messages SET status = ?, answered_at = ?
+			WHERE conversation_id = ? AND kind = 'dm' AND direction = 'in' AND status = 'open' AND id < ?
+			AND EXISTS (SELECT 1 FROM messages r WHERE r.id = ? AND r.kind = 'dm')
+			AND NOT EXISTS (SELECT 1 FROM replies x WHERE x.message_id = messages.id AND x.state IN ('pending_approval', 'queued', 'sending'))`,
+			StatusAnswered, now, r.ConversationID, r.MessageID, r.MessageID).Error; err != nil {
+			return fmt.Errorf("answer the earlier messages of conversation %d: %w", r.ConversationID, err)
+		}
 		var st Staff
 		if err := tx.First(&st, r.AuthorID).Error; err != nil {
 			return err

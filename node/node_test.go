@@ -84,7 +84,7 @@ func TestDemoKeepsMessagesComing(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer n.Close()
-	before, _ := n.Store.CountInbox(ctx, models.FilterAll)
+	before, _ := n.Store.CountMessages(ctx, "in")
 	clock = clock.Add(30 * time.Minute)
 	rep, err := n.Desk.Poll(ctx, n.Channels)
 	if err != nil {
@@ -93,7 +93,7 @@ func TestDemoKeepsMessagesComing(t *testing.T) {
 	if rep.Inserted < 10 || rep.Inserted > 60 {
 		t.Fatalf("%d new messages in 30 minutes at 60 an hour", rep.Inserted)
 	}
-	after, _ := n.Store.CountInbox(ctx, models.FilterAll)
+	after, _ := n.Store.CountMessages(ctx, "in")
 	if after != before+int64(rep.Inserted) {
 		t.Fatalf("count %d → %d, poll said %d", before, after, rep.Inserted)
 	}

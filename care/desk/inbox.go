@@ -42,7 +42,9 @@ type Item struct {
 	// ConversationDepartment is the department the conversation is with,
 	// when one was set.
 	ConversationDepartment string `json:"conversation_department,omitempty"`
-	Cursor                 string `json:"cursor"`
+	// Waiting counts the direct messages waiting in the conversation.
+	Waiting int    `json:"waiting,omitempty"`
+	Cursor  string `json:"cursor"`
 }
 
 // ItemOf converts a stored row.
@@ -53,9 +55,9 @@ func ItemOf(r models.MessageRow) Item {
 		CreatedAt: r.CreatedAt.UTC(), Kind: r.Kind, NeedsResponse: r.NeedsResponse, Stage: r.Stage, Department: r.Department,
 		Sentiment: r.Sentiment, Crisis: r.Crisis, Priority: r.Priority, Status: r.Status, ReplyID: r.ReplyID,
 		AnsweredAt: r.AnsweredAt, Escalated: r.Escalated, AssigneeID: r.AssigneeID, Assignee: r.AssigneeName,
-		ConversationDepartment: r.ConversationDepartment,
-		Cursor:                 models.Cursor(r.Message),
-		Listening:              []triage.Hit{}, Reasons: []triage.Reason{},
+		ConversationDepartment: r.ConversationDepartment, Waiting: r.Waiting,
+		Cursor:    models.Cursor(r.Message),
+		Listening: []triage.Hit{}, Reasons: []triage.Reason{},
 	}
 	if r.ReplyState != nil {
 		it.ReplyState = *r.ReplyState
