@@ -66,6 +66,7 @@ func Run(ctx context.Context, n *node.Node, opts Options) error {
 	n.OnOutboxEvent(func(e outbox.Event) { fyne.Do(func() { u.onOutboxEvent(e) }) })
 	done := n.StartWorkers(ctx)
 	go u.clockLoop(ctx)
+	go u.catchUpLoop(ctx)
 	go func() {
 		<-ctx.Done()
 		fyne.Do(a.Quit)
@@ -118,6 +119,8 @@ type ui struct {
 	profile    *profileForm      // the open profile switch
 	breached   map[int64]bool    // messages already announced as past target
 	escSeen    map[string]string // escalation ID → status, for update notices
+	importing  bool              // an import's progress is shown
+	catchingUp bool              // the network catch-up's progress is shown
 }
 
 func newUI(a fyne.App, w fyne.Window, n *node.Node) *ui {
@@ -272,6 +275,47 @@ func (u *ui) clockLoop(ctx context.Context) {
 				u.watchEscalations()
 			})
 		}
+	}
+}
+
+// catchUpLoop shows the progress bar while the node fetches changes it
+// missed (after a night switched off, say), with how many are on their way.
+func (u *ui) catchUpLoop(ctx context.Context) {
+	if u.node.Net == nil || u.node.Net.Gossip == nil {
+		return
+	}
+	g := u.node.Net.Gossip
+	t := time.NewTicker(500 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		missing, err := g.CatchingUp(ctx)
+		if err != nil {
+			continue
+		}
+		fyne.Do(func() { u.showCatchUp(missing) })
+	}
+}
+
+// showCatchUp shows or ends the catch-up progress (an import's progress
+// takes precedence).
+func (u *ui) showCatchUp(missing uint64) {
+	switch {
+	case u.importing:
+	case missing > 0:
+		if !u.catchingUp {
+			u.progressStart("")
+		}
+		u.catchingUp = true
+		u.notice(fmt.Sprintf("Catching up with the brand network: %d changes on their way…", missing))
+	case u.catchingUp:
+		u.catchingUp = false
+		u.progressDone("Up to date with the brand network.")
+		u.inbox.refreshKeepingPlace()
 	}
 }
 

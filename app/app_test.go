@@ -546,3 +546,21 @@ func freeAddr(t *testing.T) string {
 func deskReject(id int64, manager, note string) desk.Review {
 	return desk.Review{ReplyID: id, Manager: manager, Note: note}
 }
+
+func TestCatchUpProgress(t *testing.T) {
+	n := openDemo(t)
+	u, _ := newTestUI(t, n)
+	u.showCatchUp(1200)
+	if !u.progress.Visible() || !strings.Contains(u.banner.Text, "1200 changes") {
+		t.Fatalf("catching up: bar shown %v, %q", u.progress.Visible(), u.banner.Text)
+	}
+	u.showCatchUp(0)
+	if u.progress.Visible() || !strings.Contains(u.banner.Text, "Up to date") {
+		t.Fatalf("caught up: bar shown %v, %q", u.progress.Visible(), u.banner.Text)
+	}
+	u.importing = true
+	u.showCatchUp(5)
+	if u.catchingUp {
+		t.Error("the catch-up took over an import's progress")
+	}
+}

@@ -94,6 +94,7 @@ func (u *ui) showImport() {
 		if r == nil {
 			return
 		}
+		u.importing = true
 		u.progressStart("Importing " + r.URI().Name() + "…")
 		name := r.URI().Name()
 		go func() {
@@ -102,6 +103,7 @@ func (u *ui) showImport() {
 				fyne.Do(func() { u.notice(fmt.Sprintf("Importing %s: %d rows read…", name, read)) })
 			})
 			fyne.Do(func() {
+				u.importing = false
 				if err != nil {
 					u.progressDone("")
 					u.showError("import "+r.URI().Name(), err)

@@ -73,12 +73,35 @@ func TestCatchUpBytes(t *testing.T) {
 		}
 		digest := len(before.Marshal())
 
-		// Back online.
+		// Back online, over a LAN's latency. The node reports its catch-up
+		// while it lasts.
 		sent0, recv0 := away.t.SentBytes(), away.t.ReceivedBytes()
+		s.net.SetLatency(2 * time.Millisecond)
 		s.net.SetPartition(nil)
 		start := time.Now()
+		var most uint64
+		watching, stop := make(chan struct{}), make(chan struct{})
+		go func() {
+			defer close(watching)
+			for {
+				select {
+				case <-stop:
+					return
+				case <-time.After(time.Millisecond):
+				}
+				if n, err := away.CatchingUp(ctx); err == nil {
+					most = max(most, n)
+				}
+			}
+		}()
 		waitSame(t, []*simNode{s.nodes[0], away}, 5*time.Minute)
 		took := time.Since(start)
+		close(stop)
+		<-watching
+		if left, _ := away.CatchingUp(ctx); most == 0 || left != 0 {
+			t.Errorf("catching up: at most %d changes reported on their way, %d left after", most, left)
+		}
+		t.Logf("catch-up reported up to %d changes on their way", most)
 		used := int(away.t.SentBytes()-sent0) + int(away.t.ReceivedBytes()-recv0)
 		ratio := float64(used) / float64(missed+digest)
 		t.Logf("caught up with 2000 missed changes (%d bytes encoded, digest %d bytes) in %s: %d bytes sent and received, ratio %.3f; the full state is %d bytes (%.2f×)",

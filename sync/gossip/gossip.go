@@ -601,6 +601,26 @@ func (n *Node) claim(ranges []replica.Range) []replica.Range {
 	return out
 }
 
+// CatchingUp counts the changes this node has asked its peers for and does
+// not hold yet (0 when it is up to date, as far as it knows): the measure
+// of a catch-up under way, for a progress display.
+func (n *Node) CatchingUp(ctx context.Context) (uint64, error) {
+	d, err := n.rep.Digest(ctx)
+	if err != nil {
+		return 0, err
+	}
+	now := time.Now()
+	n.pmu.Lock()
+	defer n.pmu.Unlock()
+	var missing uint64
+	for origin, p := range n.pending {
+		if now.Before(p.until) && p.to > d.Heads[origin] {
+			missing += p.to - d.Heads[origin]
+		}
+	}
+	return missing, nil
+}
+
 // release forgets ranges whose request could not be sent.
 func (n *Node) release(ranges []replica.Range) {
 	n.pmu.Lock()
