@@ -360,9 +360,20 @@ func TestApprovalLoop(t *testing.T) {
 func TestEscalateDialog(t *testing.T) {
 	root := t.TempDir()
 	hq, store := filepath.Join(root, "hq"), filepath.Join(root, "store")
-	// A demo location that has joined a network (headquarters not running).
-	n := openDemoIn(t, store)
-	n.Close()
+	// A store set up for real (not the demo, whose network never gossips)
+	// that joins a network.
+	db, err := models.Open(context.Background(), filepath.Join(store, node.DatabaseFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = desk.Setup(context.Background(), db, desk.LocationSetup{Name: "Copper Kettle Riverside", ShortName: "Riverside",
+		Brand: "Copper Kettle Burgers", Region: "Pacific Northwest", TimeZone: "America/Los_Angeles", Phone: "(503) 555-0142",
+		Address: "1200 NW Riverside Drive", Hours: models.OpeningHours{"sun": {"10:00-21:00"}},
+		Manager: models.Staff{Name: "Maria Lopez", Handle: "maria"}})
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
 	if _, err := network.InitHQ(hq, "HQ", freeAddr(t), "", "lan", testNow); err != nil {
 		t.Fatal(err)
 	}
@@ -374,9 +385,15 @@ func TestEscalateDialog(t *testing.T) {
 	if _, err := network.Join(store, code, freeAddr(t), "", "lan", testNow); err != nil {
 		t.Fatal(err)
 	}
-	n = openDemoIn(t, store)
-	if n.Net == nil {
-		t.Fatal("the store is not a network member")
+	n := openDemoIn(t, store)
+	if n.Net == nil || n.Demo != nil {
+		t.Fatal("the store is not a network member, or is the demo")
+	}
+	msgs := `{"platform":"facebook","account":"copperkettle.riverside","id":"m1","author":"Dana Fox","text":"My son was sick all night after eating your chicken strips. Food poisoning?","created_at":"2026-11-22T18:00:00Z","kind":"comment"}
+{"platform":"facebook","account":"copperkettle.riverside","id":"m2","author":"Lee Park","text":"Do you have gluten free buns?","created_at":"2026-11-22T18:10:00Z","kind":"comment"}
+`
+	if rep, err := n.Desk.Import(context.Background(), strings.NewReader(msgs), "seed.jsonl", nil); err != nil || rep.Inserted != 2 {
+		t.Fatalf("import: %+v %v", rep, err)
 	}
 	// Both nodes run on loopback until the store knows headquarters (who
 	// must be able to read the escalation).
@@ -562,5 +579,30 @@ func TestCatchUpProgress(t *testing.T) {
 	u.showCatchUp(5)
 	if u.catchingUp {
 		t.Error("the catch-up took over an import's progress")
+	}
+}
+
+// The demo location belongs to a demo network, so a newcomer can escalate
+// (headquarters there does not run, and the demo does not gossip).
+func TestDemoCanEscalate(t *testing.T) {
+	n := openDemo(t)
+	if n.Net == nil {
+		t.Fatal("the demo is not in a network")
+	}
+	u, w := newTestUI(t, n)
+	press(w, scNext)
+	press(w, scEscalate)
+	f := u.escalation
+	if f == nil {
+		t.Fatal("no escalate dialog in the demo")
+	}
+	test.Type(f.note, "Customer hurt by a foreign object; please call them.")
+	test.Tap(f.send)
+	if f.err.Text != "" {
+		t.Fatalf("demo escalation: %s", f.err.Text)
+	}
+	u.tabs.SelectIndex(2)
+	if len(u.escal.items) != 1 || u.escal.status.Text != "1 escalation" {
+		t.Errorf("escalations in the demo: %d (%q)", len(u.escal.items), u.escal.status.Text)
 	}
 }

@@ -203,7 +203,7 @@ func (s *escalationsScreen) reload() {
 	if len(items) == 0 {
 		s.status.SetText("No escalations. Escalate a message from its conversation (Ctrl+E).")
 	} else {
-		s.status.SetText(fmt.Sprintf("%d escalations", len(items)))
+		s.status.SetText(fmt.Sprintf("%d escalation%s", len(items), map[bool]string{true: "", false: "s"}[len(items) == 1]))
 	}
 	s.list.Refresh()
 	if s.sel >= 0 && s.sel < len(items) {

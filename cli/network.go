@@ -35,7 +35,7 @@ func init() {
 		command{"status", "", "this node, the members, the records it holds", runStatus},
 		command{"guideline", "export FILE | publish FILE | list", "the brand's guideline packs", runGuideline},
 		command{"template", "export FILE | publish FILE | list", "the templates headquarters and regions publish", runTemplate},
-		command{"escalate", "MESSAGE_ID --severity low|medium|high|critical --category C --note T [--level region|hq] | --store LOCATION …", "escalate a message to the region or headquarters", runEscalate},
+		command{"escalate", "MESSAGE_ID --severity low|medium|high|critical --category C --note T [--level region|hq] [--as STAFF] | --store LOCATION …", "escalate a message to the region or headquarters", runEscalate},
 		command{"escalation", "list | show ID | raise ID | ack|progress|resolve|reopen ID --note T | comment ID --text T", "escalations and their status", runEscalation},
 		command{"crisis", "publish FILE | list | ack ID", "crisis broadcasts (publish: headquarters; ack: stores)", runCrisis},
 	)
@@ -504,6 +504,7 @@ func runEscalate(ctx context.Context, c *cmdCtx) error {
 	note := c.fs.String("note", "", "what happened and what you need")
 	level := c.fs.String("level", "", "region or hq (default: critical and crises go to hq)")
 	storeLoc := c.fs.String("store", "", "the store concerned (regions)")
+	as := c.fs.String("as", "", "staff handle of who escalates (stores)")
 	pos, err := c.parse(0, 1)
 	if err != nil {
 		return err
@@ -533,9 +534,27 @@ func runEscalate(ctx context.Context, c *cmdCtx) error {
 	if in.Category == "" {
 		in.Category = "other"
 	}
+	var who string
+	if len(pos) == 1 {
+		if who, err = c.staff(ctx, n, *as); err != nil {
+			return err
+		}
+	}
 	key, err := book.Escalate(ctx, in)
 	if err != nil {
 		return err
+	}
+	if len(pos) == 1 {
+		// The message carries the escalated badge (and the inbox filter).
+		id, _ := parseID(pos[0], "message ID")
+		level := in.Level
+		if v, err := book.Escalation(ctx, key); err == nil {
+			level = v.Level // as chosen when none was asked for
+		}
+		if err := n.Desk.MarkEscalated(ctx, who, id, models.EscalationMark{EscalationID: key, Level: level,
+			Severity: in.Severity, Category: in.Category}); err != nil {
+			return fmt.Errorf("escalation %s raised, but not marked on message %d: %w", key, id, err)
+		}
 	}
 	if c.json {
 		return c.printJSON(map[string]string{"id": key})

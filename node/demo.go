@@ -19,6 +19,12 @@ import (
 // demoSeed fixes the demo's stream, so every new demo looks the same.
 const demoSeed = 20261122
 
+// The demo location and its region.
+const (
+	demoLocation = "Copper Kettle Riverside"
+	demoRegion   = "Pacific Northwest"
+)
+
 // DemoHistory is how far back the demo location's messages go.
 const DemoHistory = 21 * 24 * time.Hour
 
@@ -50,7 +56,7 @@ func SetupDemo(ctx context.Context, dir string, now time.Time) error {
 	}
 	defer store.Close()
 	err = desk.Setup(ctx, store, desk.LocationSetup{
-		Name: "Copper Kettle Riverside", ShortName: "Riverside", Brand: "Copper Kettle Burgers", Region: "Pacific Northwest",
+		Name: demoLocation, ShortName: "Riverside", Brand: "Copper Kettle Burgers", Region: demoRegion,
 		TimeZone: "America/Los_Angeles", Phone: "(503) 555-0142", Address: "1200 NW Riverside Drive, Portland, OR 97209",
 		Hours: models.OpeningHours{
 			"mon": {"11:00-22:00"}, "tue": {"11:00-22:00"}, "wed": {"11:00-22:00"}, "thu": {"11:00-22:00"},

@@ -114,7 +114,14 @@ func Open(ctx context.Context, dir string, opts Options) (*Node, error) {
 		if err := SetupDemo(ctx, dir, opts.Now()); err != nil {
 			return nil, fmt.Errorf("set up the demo location in %s: %w", dir, err)
 		}
+		if err := setupDemoNetwork(ctx, dir, demoLocation, demoRegion, opts.Now()); err != nil {
+			return nil, fmt.Errorf("set up the demo network in %s: %w", dir, err)
+		}
 		if n.Store, err = models.Open(ctx, dbPath, models.WithClock(opts.Now), models.WithLogger(opts.Logger)); err != nil {
+			return nil, err
+		}
+		if n.Net, err = network.Open(ctx, dir, n.Store, opts.Logger, opts.Now); err != nil {
+			n.Store.Close()
 			return nil, err
 		}
 		loc, err = n.Store.Location(ctx)
@@ -246,7 +253,9 @@ func (n *Node) WakeOutbox() {
 // is closed when both have stopped.
 func (n *Node) StartWorkers(ctx context.Context) (done <-chan struct{}) {
 	var wg sync.WaitGroup
-	if n.Net != nil {
+	// The demo location's network has nobody else in it: it does not
+	// gossip (nothing of the demo leaves the machine).
+	if n.Net != nil && n.Demo == nil {
 		if err := n.startNetwork(ctx, &wg); err != nil {
 			n.log.Error("network", "err", err)
 		}
