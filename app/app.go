@@ -259,23 +259,30 @@ func (u *ui) onOutboxEvent(e outbox.Event) {
 	u.refreshCounts()
 }
 
-// clockLoop redraws the response-time clocks every half minute and warns
-// about breaches.
-func (u *ui) clockLoop(ctx context.Context) {
-	t := time.NewTicker(30 * time.Second)
+// every runs fn each interval until ctx ends.
+func every(ctx context.Context, interval time.Duration, fn func()) {
+	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			fyne.Do(func() {
-				u.inbox.list.Refresh()
-				u.notifyBreaches()
-				u.watchEscalations()
-			})
+			fn()
 		}
 	}
+}
+
+// clockLoop redraws the response-time clocks every half minute, warns
+// about breaches and looks for escalation updates.
+func (u *ui) clockLoop(ctx context.Context) {
+	every(ctx, 30*time.Second, func() {
+		fyne.Do(func() {
+			u.inbox.list.Refresh()
+			u.notifyBreaches()
+			u.watchEscalations()
+		})
+	})
 }
 
 // catchUpLoop shows the progress bar while the node fetches changes it
@@ -285,20 +292,11 @@ func (u *ui) catchUpLoop(ctx context.Context) {
 		return
 	}
 	g := u.node.Net.Gossip
-	t := time.NewTicker(500 * time.Millisecond)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
+	every(ctx, 500*time.Millisecond, func() {
+		if missing, err := g.CatchingUp(ctx); err == nil {
+			fyne.Do(func() { u.showCatchUp(missing) })
 		}
-		missing, err := g.CatchingUp(ctx)
-		if err != nil {
-			continue
-		}
-		fyne.Do(func() { u.showCatchUp(missing) })
-	}
+	})
 }
 
 // showCatchUp shows or ends the catch-up progress (an import's progress
