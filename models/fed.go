@@ -387,6 +387,30 @@ func (s *Store) FedStates(ctx context.Context, kind uint8, limit int) ([]FedStat
 	return out, err
 }
 
+// FedStatesEach calls fn with every current record of a kind, in key
+// order, reading a page at a time, so a kind with hundreds of thousands
+// of records (a year of every location's daily figures) is never held at
+// once. fn's error stops the walk and is returned.
+func (s *Store) FedStatesEach(ctx context.Context, kind uint8, fn func(FedState) error) error {
+	const page = 5000
+	after := ""
+	for {
+		var batch []FedState
+		if err := s.r.WithContext(ctx).Where("kind = ? AND key > ?", kind, after).Order("key").Limit(page).Find(&batch).Error; err != nil {
+			return fmt.Errorf("read records of kind %d: %w", kind, err)
+		}
+		for _, st := range batch {
+			if err := fn(st); err != nil {
+				return err
+			}
+		}
+		if len(batch) < page {
+			return nil
+		}
+		after = batch[len(batch)-1].Key
+	}
+}
+
 // FedStateOf returns one record's current value.
 func (s *Store) FedStateOf(ctx context.Context, kind uint8, key string) (FedState, error) {
 	return find[FedState](s.r.WithContext(ctx).Where("kind = ? AND key = ?", kind, key), fmt.Sprintf("record %d/%s", kind, key))

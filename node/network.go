@@ -29,6 +29,11 @@ func (n *Node) startNetwork(ctx context.Context, wg *sync.WaitGroup) error {
 	if n.Desk == nil {
 		return nil
 	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		n.figuresLoop(ctx)
+	}()
 	kick := make(chan struct{}, 1)
 	n.Net.Rep.OnApplied(func(cs []*change.Change) {
 		for _, c := range cs {

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/branchline/branchline/models"
 	"github.com/branchline/branchline/sync/change"
 	"github.com/branchline/branchline/sync/identity"
 )
@@ -104,18 +105,33 @@ func (b *Book) PublishKPI(ctx context.Context, day string, figures map[string]fl
 	return err
 }
 
-// KPIs lists the daily summaries this node holds.
-func (b *Book) KPIs(ctx context.Context) ([]change.KPI, error) {
-	states, err := b.store.FedStates(ctx, uint8(change.KindKPI), 0)
+// KPIOf is the summary this node holds for a location's day.
+func (b *Book) KPIOf(ctx context.Context, location, day string) (change.KPI, error) {
+	st, err := b.store.FedStateOf(ctx, uint8(change.KindKPI), location+"/"+day)
+	if errors.Is(err, models.ErrNotFound) {
+		return change.KPI{}, fmt.Errorf("figures of %s on %s: %w", location, day, ErrNotFound)
+	}
 	if err != nil {
-		return nil, err
+		return change.KPI{}, err
 	}
-	out := make([]change.KPI, 0, len(states))
-	for _, s := range states {
+	var k change.KPI
+	if err := json.Unmarshal(st.Body, &k); err != nil {
+		return change.KPI{}, fmt.Errorf("figures of %s on %s: %w", location, day, err)
+	}
+	return k, nil
+}
+
+// KPIs lists the daily summaries this node holds. A record whose body
+// does not decode is skipped and counted in bad.
+func (b *Book) KPIs(ctx context.Context) (out []change.KPI, bad int, err error) {
+	err = b.store.FedStatesEach(ctx, uint8(change.KindKPI), func(st models.FedState) error {
 		var k change.KPI
-		if json.Unmarshal(s.Body, &k) == nil {
-			out = append(out, k)
+		if json.Unmarshal(st.Body, &k) != nil {
+			bad++
+			return nil
 		}
-	}
-	return out, nil
+		out = append(out, k)
+		return nil
+	})
+	return out, bad, err
 }

@@ -1,0 +1,183 @@
+package node
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/branchline/branchline/care/desk"
+	"github.com/branchline/branchline/models"
+	"github.com/branchline/branchline/sync/identity"
+	"github.com/branchline/branchline/sync/network"
+)
+
+// handOver gives to every change from holds that to lacks, as gossip
+// would (gossip itself is tested in sync/gossip): what to refuses fails
+// the test.
+func handOver(t *testing.T, ctx context.Context, from, to *Node) {
+	t.Helper()
+	heads, err := from.Store.FedHeads(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for origin, head := range heads {
+		raws, err := from.Store.FedRange(ctx, origin, 1, head, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res, err := to.Net.Rep.Receive(ctx, from.Net.Self.Cert.NodeID, raws); err != nil || res.Refused > 0 {
+			t.Fatalf("%s → %s: %d refused, %v", from.Net.Self.Cert.NodeID, to.Net.Self.Cert.NodeID, res.Refused, err)
+		}
+	}
+}
+
+// TestFiguresTravelAndRollUp: three stores in two regions compute and
+// publish their daily figures; headquarters rolls up the brand, the PNW
+// region office its region, and a store can see another region's.
+func TestFiguresTravelAndRollUp(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 5, 9, 19, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	hqDir := t.TempDir()
+	if _, err := network.InitHQ(hqDir, "HQ", "127.0.0.1:0", "", "lan", now); err != nil {
+		t.Fatal(err)
+	}
+	open := func(dir string) *Node {
+		t.Helper()
+		n, err := Open(ctx, dir, Options{NoDemo: true, Now: clock})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { n.Close() })
+		return n
+	}
+	hq := open(hqDir)
+	join := func(role, location, region string) *Node {
+		t.Helper()
+		code, _, err := network.Invite(ctx, hqDir, hq.Net.Book, network.InviteRequest{Role: role, Location: location, Region: region}, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dir := t.TempDir()
+		if _, err := network.Join(dir, code, "127.0.0.1:0", "", "lan", now); err != nil {
+			t.Fatal(err)
+		}
+		if role == identity.RoleStore {
+			store, err := models.Open(ctx, filepath.Join(dir, DatabaseFile), models.WithClock(clock))
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = desk.Setup(ctx, store, desk.LocationSetup{Name: location, Region: region, TimeZone: "UTC",
+				Manager: models.Staff{Name: "Maria Lopez", Handle: "maria"}})
+			store.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		return open(dir)
+	}
+	riverside := join(identity.RoleStore, "Riverside", "PNW")
+	harbor := join(identity.RoleStore, "Harbor", "PNW")
+	mission := join(identity.RoleStore, "Mission", "Bay")
+	pnw := join(identity.RoleRegion, "", "PNW")
+
+	// Each store: n questions on 6 May, the first answered after 30 minutes.
+	seed := func(n *Node, questions int) {
+		t.Helper()
+		var lines []string
+		for i := range questions {
+			lines = append(lines, fmt.Sprintf(`{"platform":"facebook","account":"ck","id":"q%d","author":"Customer %d","author_id":"u%d","text":"Are you open on Sunday?","created_at":"2026-05-06T1%d:00:00Z","kind":"comment"}`, i, i, i, i))
+		}
+		if _, err := n.Desk.Import(ctx, strings.NewReader(strings.Join(lines, "\n")), "q.jsonl", nil); err != nil {
+			t.Fatal(err)
+		}
+		r, _, err := n.Desk.Reply(ctx, desk.ReplyInput{MessageID: 1, Staff: "maria", Text: "Yes, 10 to 9.\n\n– Maria, Copper Kettle"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		now = time.Date(2026, 5, 6, 10, 30, 0, 0, time.UTC)
+		if _, err := n.Store.ClaimReply(ctx, r.ID); err != nil {
+			t.Fatal(err)
+		}
+		if err := n.Store.MarkSent(ctx, r.ID, "x1", "test"); err != nil {
+			t.Fatal(err)
+		}
+		now = time.Date(2026, 5, 9, 19, 0, 0, 0, time.UTC)
+	}
+	seed(riverside, 3)
+	seed(harbor, 2)
+	seed(mission, 4)
+
+	for _, s := range []*Node{riverside, harbor, mission} {
+		k, err := s.PublishFigures(ctx)
+		if err != nil || k != 1 {
+			t.Fatalf("%s published %d days: %v", s.Net.Self.Cert.Location, k, err)
+		}
+		// Unchanged figures are not published again.
+		if k, err := s.PublishFigures(ctx); err != nil || k != 0 {
+			t.Fatalf("%s published %d days again: %v", s.Net.Self.Cert.Location, k, err)
+		}
+	}
+	// Headquarters and the region office publish no figures of their own.
+	if k, err := hq.PublishFigures(ctx); err != nil || k != 0 {
+		t.Fatalf("headquarters published %d: %v", k, err)
+	}
+	all := []*Node{hq, riverside, harbor, mission, pnw}
+	for _, from := range all {
+		for _, to := range all {
+			if from != to {
+				handOver(t, ctx, from, to)
+			}
+		}
+	}
+	q := KPIQuery{From: "2026-05-01", To: "2026-05-09"}
+
+	brand, err := hq.KPI(ctx, q) // headquarters: the brand by default
+	if err != nil {
+		t.Fatal(err)
+	}
+	if brand.Scope != "brand" || brand.Locations != 3 || brand.Totals.Received != 9 || brand.Totals.Answered != 3 || brand.Totals.Unanswered72h != 6 {
+		t.Fatalf("brand: %d locations, %+v", brand.Locations, brand.Totals)
+	}
+	if brand.Totals.MedianMinutes == nil || *brand.Totals.MedianMinutes < 25 || *brand.Totals.MedianMinutes > 30 {
+		t.Errorf("brand median %v, want within the 25–30 minute bucket", brand.Totals.MedianMinutes)
+	}
+	region, err := pnw.KPI(ctx, q) // the region office: its region by default
+	if err != nil {
+		t.Fatal(err)
+	}
+	if region.Scope != "region" || region.Name != "PNW" || region.Locations != 2 || region.Totals.Received != 5 {
+		t.Fatalf("region: %+v", region)
+	}
+	other, err := riverside.KPI(ctx, KPIQuery{Region: "Bay", From: q.From, To: q.To})
+	if err != nil || other.Locations != 1 || other.Totals.Received != 4 {
+		t.Fatalf("Bay from Riverside: %+v %v", other.Totals, err)
+	}
+	own, err := riverside.KPI(ctx, q)
+	if err != nil || own.Scope != "location" || !own.Exact || own.Totals.Received != 3 {
+		t.Fatalf("Riverside's own: %+v %v", own, err)
+	}
+
+	// A late answer changes a day inside the window: it is published again.
+	r, _, err := riverside.Desk.Reply(ctx, desk.ReplyInput{MessageID: 2, Staff: "maria", Text: "Yes, 10 to 9.\n\n– Maria, Copper Kettle"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := riverside.Store.ClaimReply(ctx, r.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := riverside.Store.MarkSent(ctx, r.ID, "x2", "test"); err != nil {
+		t.Fatal(err)
+	}
+	if k, err := riverside.PublishFigures(ctx); err != nil || k != 1 {
+		t.Fatalf("after a late answer: published %d, %v", k, err)
+	}
+	handOver(t, ctx, riverside, hq)
+	brand, err = hq.KPI(ctx, q)
+	if err != nil || brand.Totals.Answered != 4 {
+		t.Fatalf("brand after the late answer: %+v %v", brand.Totals, err)
+	}
+}
