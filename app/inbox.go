@@ -312,7 +312,7 @@ func (s *inboxScreen) updateRow(id widget.ListItemID, o fyne.CanvasObject) {
 	title.SetText(fmt.Sprintf("%s · %s %s · %s", it.Author, platformName(it.Platform), kindName(it.Kind), humanize.Age(s.ui.now().Sub(it.CreatedAt))))
 	snippet.SetText(humanize.Snippet(it.Text, 120))
 	rt := s.ui.node.Desk.Pack().ResponseTime
-	text, imp := responseClock(it, rt.TargetMinutes, rt.WarnMinutes, s.ui.now())
+	text, imp := responseClock(it, rt.TargetMinutes, rt.WarnMinutes, s.ui.node.Desk.OpenBetween, s.ui.now())
 	clock.Importance = imp
 	clock.SetText(text)
 	b, bimp := rowBadges(it)
@@ -321,8 +321,10 @@ func (s *inboxScreen) updateRow(id widget.ListItemID, o fyne.CanvasObject) {
 	first.Refresh() // the clock's width changes with its text
 }
 
-// responseClock is the row's clock against the brand's target.
-func responseClock(it desk.Item, targetMin, warnMin int, now time.Time) (string, widget.Importance) {
+// responseClock is the row's clock against the brand's target, in the
+// location's opening hours (open measures them): it stops while the
+// store is closed.
+func responseClock(it desk.Item, targetMin, warnMin int, open func(a, b time.Time) time.Duration, now time.Time) (string, widget.Importance) {
 	if targetMin <= 0 {
 		targetMin = 60
 	}
@@ -331,7 +333,7 @@ func responseClock(it desk.Item, targetMin, warnMin int, now time.Time) (string,
 	}
 	switch {
 	case it.AnsweredAt != nil:
-		return "answered in " + humanize.Age(it.AnsweredAt.Sub(it.CreatedAt)), widget.SuccessImportance
+		return "answered in " + humanize.Age(open(it.CreatedAt, *it.AnsweredAt)), widget.SuccessImportance
 	case it.Status == models.StatusDismissed:
 		return "no response needed", widget.LowImportance
 	case !it.NeedsResponse:
@@ -339,7 +341,7 @@ func responseClock(it desk.Item, targetMin, warnMin int, now time.Time) (string,
 	case it.ReplyState != "" && it.ReplyState != "failed" && it.ReplyState != "rejected":
 		return "reply " + strings.ReplaceAll(it.ReplyState, "_", " "), widget.MediumImportance
 	}
-	waited := now.Sub(it.CreatedAt)
+	waited := open(it.CreatedAt, now) // the clock stops while the store is closed
 	target := time.Duration(targetMin) * time.Minute
 	switch {
 	case waited >= target:

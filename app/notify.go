@@ -66,13 +66,17 @@ func (u *ui) notifyBreaches() {
 	}
 	n := 0
 	for _, it := range u.inbox.items {
-		if !it.NeedsResponse || it.Status != models.StatusOpen || u.now().Sub(it.CreatedAt) < target {
+		if !it.NeedsResponse || it.Status != models.StatusOpen {
+			continue
+		}
+		waited := u.node.Desk.OpenBetween(it.CreatedAt, u.now())
+		if waited < target {
 			continue
 		}
 		if !u.breached[it.ID] {
 			u.breached[it.ID] = true
 			// Only those that crossed the line since the app started.
-			if u.now().Sub(it.CreatedAt) < target+time.Minute {
+			if waited < target+time.Minute {
 				n++
 			}
 		}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/branchline/branchline/care/brand"
 	"github.com/branchline/branchline/care/guidelines"
+	"github.com/branchline/branchline/care/kpi"
 	"github.com/branchline/branchline/care/templates"
 	"github.com/branchline/branchline/care/triage"
 	"github.com/branchline/branchline/internal/humanize"
@@ -35,6 +36,8 @@ type Desk struct {
 	pack     *guidelines.Pack
 	triager  *triage.Triager
 	checker  *brand.Checker
+	hours    kpi.Hours // the location's, read once
+	hoursOK  bool
 }
 
 // Option configures a Desk.

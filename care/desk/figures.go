@@ -50,6 +50,30 @@ func (d *Desk) Figures(ctx context.Context, from, to string) (kpi.Report, []kpi.
 	return rep, days, nil
 }
 
+// OpenBetween is how much of [a, b) falls in the location's opening
+// hours: the response clock, which does not run while the store is
+// closed. Without opening hours it is the wall clock.
+func (d *Desk) OpenBetween(a, b time.Time) time.Duration {
+	d.mu.RLock()
+	h, ok := d.hours, d.hoursOK
+	d.mu.RUnlock()
+	if !ok {
+		loc := d.Location()
+		byDay, err := loc.Hours()
+		if err == nil {
+			h, err = kpi.NewHours(loc.Zone(), byDay)
+		}
+		if err != nil {
+			d.log.Warn("opening hours unreadable; the response clock runs around the clock", "err", err)
+			h, _ = kpi.NewHours(loc.Zone(), nil)
+		}
+		d.mu.Lock()
+		d.hours, d.hoursOK = h, true
+		d.mu.Unlock()
+	}
+	return h.Open(a, b)
+}
+
 // ResponseTarget is the brand's response-time target from the active
 // guideline pack, 60 minutes when the pack sets none.
 func (d *Desk) ResponseTarget() time.Duration {
