@@ -2,8 +2,8 @@
 // package touches widgets. The node's background work (polling, the
 // outbox, gossip) reaches the screens through fyne.Do.
 //
-// The window has four tabs: the inbox (list, conversation and composer),
-// approvals, escalations and settings. Whoever is signed in (a profile
+// The window has five tabs: the inbox (list, conversation and composer),
+// approvals, escalations, the location's figures and settings. Whoever is signed in (a profile
 // with an optional PIN, see login.go) is the staff member every action is
 // made as; the desk enforces what their role may do.
 package app
@@ -107,6 +107,7 @@ type ui struct {
 	conv      *conversationPane
 	approvals *approvalsScreen
 	escal     *escalationsScreen
+	figures   *figuresScreen
 	settings  *settingsScreen
 	who       *widget.Button // the profile switch in the header
 	progress  *widget.ProgressBarInfinite
@@ -135,6 +136,7 @@ func newUI(a fyne.App, w fyne.Window, n *node.Node) *ui {
 	u.conv = newConversationPane(u)
 	u.approvals = newApprovalsScreen(u)
 	u.escal = newEscalationsScreen(u)
+	u.figures = newFiguresScreen(u)
 	u.settings = newSettingsScreen(u)
 	u.who = widget.NewButton("", u.showProfileSwitch)
 	u.inbox.onSelect = u.conv.show
@@ -158,6 +160,7 @@ func (u *ui) content() fyne.CanvasObject {
 		u.inboxTab,
 		container.NewTabItem("Approvals", u.approvals.content()),
 		container.NewTabItem("Escalations", u.escal.content()),
+		container.NewTabItem("Figures", u.figures.content()),
 		container.NewTabItem("Settings", u.settings.content()),
 	)
 	u.tabs.OnSelected = func(t *container.TabItem) {
@@ -166,6 +169,8 @@ func (u *ui) content() fyne.CanvasObject {
 			u.approvals.reload()
 		case "Escalations":
 			u.escal.reload()
+		case "Figures":
+			u.figures.reload()
 		case "Settings":
 			u.settings.reload()
 		}

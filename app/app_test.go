@@ -5,6 +5,7 @@ package app
 import (
 	"cmp"
 	"context"
+	"fmt"
 	"net"
 	"path/filepath"
 	"slices"
@@ -604,5 +605,59 @@ func TestDemoCanEscalate(t *testing.T) {
 	u.tabs.SelectIndex(2)
 	if len(u.escal.items) != 1 || u.escal.status.Text != "1 escalation" {
 		t.Errorf("escalations in the demo: %d (%q)", len(u.escal.items), u.escal.status.Text)
+	}
+}
+
+// TestFiguresTab opens the store dashboard on the demo data: the cards
+// show the same figures as the core computes, the four charts are drawn,
+// and changing the range loads again.
+func TestFiguresTab(t *testing.T) {
+	n := openDemo(t)
+	u, _ := newTestUI(t, n)
+	shown := make(chan struct{}, 4)
+	u.figures.onShown = func() { shown <- struct{}{} }
+	wait := func() {
+		t.Helper()
+		select {
+		case <-shown:
+		case <-time.After(30 * time.Second):
+			t.Fatal("the figures did not load")
+		}
+	}
+	for _, tab := range u.tabs.Items {
+		if tab.Text == "Figures" {
+			u.tabs.Select(tab)
+		}
+	}
+	wait()
+	want, err := n.KPI(context.Background(), node.KPIQuery{Location: n.Desk.Location().Name,
+		From: testNow.In(n.Desk.Location().Zone()).AddDate(0, 0, -29).Format(time.DateOnly), To: testNow.In(n.Desk.Location().Zone()).Format(time.DateOnly)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want.Totals.Received == 0 {
+		t.Fatal("the demo has no messages in the last 30 days")
+	}
+	if got := u.figures.cards["Received"].Text; got != fmt.Sprint(want.Totals.Received) {
+		t.Errorf("Received card %q, want %d", got, want.Totals.Received)
+	}
+	if got := u.figures.cards["Response rate"].Text; got != percent(want.Totals.ResponseRate) {
+		t.Errorf("Response rate card %q, want %s", got, percent(want.Totals.ResponseRate))
+	}
+	if got := u.figures.cards["Median first response"].Text; got != minutes(want.Totals.MedianMinutes) || got == "–" {
+		t.Errorf("median card %q, want %s", got, minutes(want.Totals.MedianMinutes))
+	}
+	for i, img := range u.figures.charts {
+		if img.Image == nil {
+			t.Errorf("chart %d not drawn: %q", i, u.figures.empty[i].Text)
+		}
+	}
+	u.figures.rng.SetSelected("Last 7 days")
+	wait()
+	if u.figures.report.From != testNow.In(n.Desk.Location().Zone()).AddDate(0, 0, -6).Format(time.DateOnly) {
+		t.Errorf("the 7-day range starts %s", u.figures.report.From)
+	}
+	if u.figures.report.Totals.Received > want.Totals.Received {
+		t.Errorf("7 days hold more (%d) than 30 (%d)", u.figures.report.Totals.Received, want.Totals.Received)
 	}
 }
