@@ -34,15 +34,14 @@ func handOver(t *testing.T, ctx context.Context, from, to *Node) {
 	}
 }
 
-// TestFiguresTravelAndRollUp: three stores in two regions compute and
-// publish their daily figures; headquarters rolls up the brand, the PNW
-// region office its region, and a store can see another region's.
-func TestFiguresTravelAndRollUp(t *testing.T) {
+// brandNetwork sets up headquarters on clock and returns it with a
+// function that invites and opens a new node (a store gets a location in
+// UTC, open 10:00 to 22:00 every day).
+func brandNetwork(t *testing.T, clock func() time.Time) (*Node, func(role, location, region string) *Node) {
+	t.Helper()
 	ctx := context.Background()
-	now := time.Date(2026, 5, 9, 19, 0, 0, 0, time.UTC)
-	clock := func() time.Time { return now }
 	hqDir := t.TempDir()
-	if _, err := network.InitHQ(hqDir, "HQ", "127.0.0.1:0", "", "lan", now); err != nil {
+	if _, err := network.InitHQ(hqDir, "HQ", "127.0.0.1:0", "", "lan", clock()); err != nil {
 		t.Fatal(err)
 	}
 	open := func(dir string) *Node {
@@ -55,14 +54,17 @@ func TestFiguresTravelAndRollUp(t *testing.T) {
 		return n
 	}
 	hq := open(hqDir)
+	if err := hq.Net.Book.Announce(ctx, "HQ", ""); err != nil {
+		t.Fatal(err)
+	}
 	join := func(role, location, region string) *Node {
 		t.Helper()
-		code, _, err := network.Invite(ctx, hqDir, hq.Net.Book, network.InviteRequest{Role: role, Location: location, Region: region}, now)
+		code, _, err := network.Invite(ctx, hqDir, hq.Net.Book, network.InviteRequest{Role: role, Location: location, Region: region}, clock())
 		if err != nil {
 			t.Fatal(err)
 		}
 		dir := t.TempDir()
-		if _, err := network.Join(dir, code, "127.0.0.1:0", "", "lan", now); err != nil {
+		if _, err := network.Join(dir, code, "127.0.0.1:0", "", "lan", clock()); err != nil {
 			t.Fatal(err)
 		}
 		if role == identity.RoleStore {
@@ -70,7 +72,9 @@ func TestFiguresTravelAndRollUp(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			every := []string{"10:00-22:00"}
 			err = desk.Setup(ctx, store, desk.LocationSetup{Name: location, Region: region, TimeZone: "UTC",
+				Hours:   models.OpeningHours{"mon": every, "tue": every, "wed": every, "thu": every, "fri": every, "sat": every, "sun": every},
 				Manager: models.Staff{Name: "Maria Lopez", Handle: "maria"}})
 			store.Close()
 			if err != nil {
@@ -79,6 +83,17 @@ func TestFiguresTravelAndRollUp(t *testing.T) {
 		}
 		return open(dir)
 	}
+	return hq, join
+}
+
+// TestFiguresTravelAndRollUp: three stores in two regions compute and
+// publish their daily figures; headquarters rolls up the brand, the PNW
+// region office its region, and a store can see another region's.
+func TestFiguresTravelAndRollUp(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 5, 9, 19, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	hq, join := brandNetwork(t, clock)
 	riverside := join(identity.RoleStore, "Riverside", "PNW")
 	harbor := join(identity.RoleStore, "Harbor", "PNW")
 	mission := join(identity.RoleStore, "Mission", "Bay")

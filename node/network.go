@@ -34,6 +34,11 @@ func (n *Node) startNetwork(ctx context.Context, wg *sync.WaitGroup) error {
 		defer wg.Done()
 		n.figuresLoop(ctx)
 	}()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		n.autoEscalateLoop(ctx)
+	}()
 	kick := make(chan struct{}, 1)
 	n.Net.Rep.OnApplied(func(cs []*change.Change) {
 		for _, c := range cs {

@@ -81,6 +81,30 @@ type ResponseTime struct {
 	// WarnMinutes is when the clock turns amber; 0 means three quarters of
 	// the target.
 	WarnMinutes int `json:"warn_minutes,omitempty"`
+	// Escalate, when set, escalates the messages it picks that are left
+	// unanswered past the target.
+	Escalate *AutoEscalate `json:"escalate,omitempty"`
+}
+
+// AutoEscalate picks messages to escalate when they are left unanswered:
+// those with a crisis signal (Crisis), or of at least MinPriority (0:
+// none by priority), after AfterMinutes of opening hours (0: at the
+// target). They go to Level ("region" or "hq") with Severity.
+type AutoEscalate struct {
+	Crisis       bool   `json:"crisis"`
+	MinPriority  int    `json:"min_priority,omitempty"`
+	AfterMinutes int    `json:"after_minutes,omitempty"`
+	Level        string `json:"level"`
+	Severity     string `json:"severity"`
+}
+
+// After is how long a picked message may wait, in opening hours.
+func (r ResponseTime) After() time.Duration {
+	m := r.TargetMinutes
+	if r.Escalate != nil && r.Escalate.AfterMinutes > 0 {
+		m = r.Escalate.AfterMinutes
+	}
+	return time.Duration(m) * time.Minute
 }
 
 // SignOff says how a public reply must end.
@@ -320,6 +344,23 @@ func (p *Pack) Validate() error {
 	}
 	if w := p.ResponseTime.WarnMinutes; w < 0 || (w > 0 && w >= p.ResponseTime.TargetMinutes) {
 		add("response_time.warn_minutes: must be 0 or less than the target, got %d", w)
+	}
+	if e := p.ResponseTime.Escalate; e != nil {
+		if !e.Crisis && e.MinPriority <= 0 {
+			add("response_time.escalate: picks nothing; set crisis or min_priority")
+		}
+		if e.MinPriority < 0 || e.MinPriority > 100 {
+			add("response_time.escalate.min_priority: must be between 0 and 100, got %d", e.MinPriority)
+		}
+		if e.AfterMinutes < 0 || e.AfterMinutes > 7*24*60 {
+			add("response_time.escalate.after_minutes: must be between 0 and 10080, got %d", e.AfterMinutes)
+		}
+		if e.Level != "region" && e.Level != "hq" {
+			add("response_time.escalate.level: must be \"region\" or \"hq\", got %q", e.Level)
+		}
+		if !slices.Contains([]string{"low", "medium", "high", "critical"}, e.Severity) {
+			add("response_time.escalate.severity: must be low, medium, high or critical, got %q", e.Severity)
+		}
 	}
 	checkSeverity := func(path, s string, optional bool) {
 		if optional && s == "" {

@@ -67,6 +67,9 @@ func TestParseNamesWhatIsWrong(t *testing.T) {
 			m["response_time"] = map[string]any{"target_minutes": 0}
 			m["approved_domains"] = []any{"https://x.example/"}
 		}), []string{"response_time.target_minutes", "approved_domains[0]"}},
+		{"escalation rule picking nothing", mutate(func(m map[string]any) {
+			m["response_time"] = map[string]any{"target_minutes": 60, "escalate": map[string]any{"level": "store", "severity": "urgent"}}
+		}), []string{"response_time.escalate: picks nothing", "response_time.escalate.level", "response_time.escalate.severity"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
