@@ -463,3 +463,26 @@ func (s *Store) FedCounts(ctx context.Context) (map[uint8]int, error) {
 	}
 	return out, nil
 }
+
+// FedChangesEach calls fn with every change of a kind that is not revoked,
+// oldest first, without its raw signed form: a streaming read for views
+// that fold many changes (the escalation board).
+func (s *Store) FedChangesEach(ctx context.Context, kind uint8, fn func(FedChange) error) error {
+	rows, err := s.r.WithContext(ctx).Model(&FedChange{}).
+		Select("origin, seq, kind, key, at, body, rank, author_role, author_location, author_region").
+		Where("kind = ? AND revoked = 0", kind).Order("at, origin, seq").Rows()
+	if err != nil {
+		return fmt.Errorf("read changes of kind %d: %w", kind, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var c FedChange
+		if err := rows.Scan(&c.Origin, &c.Seq, &c.Kind, &c.Key, &c.At, &c.Body, &c.Rank, &c.AuthorRole, &c.AuthorLocation, &c.AuthorRegion); err != nil {
+			return fmt.Errorf("read changes of kind %d: %w", kind, err)
+		}
+		if err := fn(c); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}

@@ -24,7 +24,7 @@ type world struct {
 	order []string
 }
 
-func newWorld(t *testing.T) *world {
+func newWorld(t testing.TB) *world {
 	t.Helper()
 	ctx := context.Background()
 	root, _ := identity.NewRoot(rand.Reader)
@@ -60,7 +60,7 @@ func newWorld(t *testing.T) *world {
 }
 
 // sync gives every node every change the others hold.
-func (w *world) sync(t *testing.T) {
+func (w *world) sync(t testing.TB) {
 	t.Helper()
 	ctx := context.Background()
 	for _, from := range w.order {
