@@ -119,9 +119,9 @@ func (b *Book) Board(ctx context.Context) ([]BoardRow, error) {
 // status but resolved.
 type BoardFilter struct {
 	Region, Severity, Status, Department string
-	OlderThan                           time.Duration
-	Now                                 time.Time
-	Search                              string // in location or category
+	OlderThan                            time.Duration
+	Now                                  time.Time
+	Search                               string // in location or category
 }
 
 // severityRank orders severities, most severe first.
