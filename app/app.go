@@ -53,6 +53,9 @@ func Run(ctx context.Context, n *node.Node, opts Options) error {
 	a := fyneapp.NewWithID(ID)
 	a.SetIcon(Icon)
 	w := a.NewWindow("Branchline")
+	if n.Desk == nil {
+		return runConsole(ctx, a, w, n, opts)
+	}
 	u := newUI(a, w, n)
 	if opts.Logger != nil {
 		u.log = opts.Logger
@@ -85,6 +88,32 @@ func Run(ctx context.Context, n *node.Node, opts Options) error {
 			}()
 		})
 	}
+	w.ShowAndRun()
+	cancel()
+	<-done
+	return nil
+}
+
+// runConsole runs headquarters' or a region's console (a node without a
+// location of its own).
+func runConsole(ctx context.Context, a fyne.App, w fyne.Window, n *node.Node, opts Options) error {
+	if n.Net == nil {
+		return fmt.Errorf("this data folder has neither a location nor a brand network")
+	}
+	c := newConsole(a, w, n)
+	if opts.Logger != nil {
+		c.log = opts.Logger
+	}
+	c.install()
+	w.Resize(fyne.NewSize(1280, 800))
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	done := n.StartWorkers(ctx)
+	go c.watch(ctx)
+	go func() {
+		<-ctx.Done()
+		fyne.Do(a.Quit)
+	}()
 	w.ShowAndRun()
 	cancel()
 	<-done

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/theme"
@@ -131,7 +132,7 @@ func TestInboxListsFiltersAndSearches(t *testing.T) {
 		t.Errorf("nothing is assigned yet, but Mine lists %d", len(s.items))
 	}
 	// A manager puts Maria in customer care: its unassigned messages are hers.
-	u.tabs.SelectIndex(3)
+	selectTab(u.tabs, "Settings")
 	u.settings.departments["maria"].SetSelected("customer_care")
 	u.tabs.SelectIndex(0)
 	s.reload()
@@ -524,7 +525,7 @@ func TestSettingsThemeAndPIN(t *testing.T) {
 	n := openDemo(t)
 	u, _ := newTestUI(t, n)
 	signIn(t, u, "maria", "")
-	u.tabs.SelectIndex(3)
+	selectTab(u.tabs, "Settings")
 	if len(u.settings.accounts.Objects) != 5 {
 		t.Errorf("accounts listed: %d", len(u.settings.accounts.Objects))
 	}
@@ -624,11 +625,7 @@ func TestFiguresTab(t *testing.T) {
 			t.Fatal("the figures did not load")
 		}
 	}
-	for _, tab := range u.tabs.Items {
-		if tab.Text == "Figures" {
-			u.tabs.Select(tab)
-		}
-	}
+	selectTab(u.tabs, "Figures")
 	wait()
 	want, err := n.KPI(context.Background(), node.KPIQuery{Location: n.Desk.Location().Name,
 		From: testNow.In(n.Desk.Location().Zone()).AddDate(0, 0, -29).Format(time.DateOnly), To: testNow.In(n.Desk.Location().Zone()).Format(time.DateOnly)})
@@ -660,4 +657,15 @@ func TestFiguresTab(t *testing.T) {
 	if u.figures.report.Totals.Received > want.Totals.Received {
 		t.Errorf("7 days hold more (%d) than 30 (%d)", u.figures.report.Totals.Received, want.Totals.Received)
 	}
+}
+
+// selectTab selects the tab with that title.
+func selectTab(tabs *container.AppTabs, title string) {
+	for _, t := range tabs.Items {
+		if t.Text == title {
+			tabs.Select(t)
+			return
+		}
+	}
+	panic("no tab " + title)
 }

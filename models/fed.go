@@ -486,3 +486,22 @@ func (s *Store) FedChangesEach(ctx context.Context, kind uint8, fn func(FedChang
 	}
 	return rows.Err()
 }
+
+// FedLastChange is, for each origin, when this node received its newest
+// change: when that node was last heard from through its own writing.
+func (s *Store) FedLastChange(ctx context.Context) (map[string]time.Time, error) {
+	var rows []struct {
+		Origin string
+		Last   string
+	}
+	if err := s.r.WithContext(ctx).Raw(`SELECT origin, max(received_at) AS last FROM fed_changes GROUP BY origin`).Scan(&rows).Error; err != nil {
+		return nil, fmt.Errorf("last changes: %w", err)
+	}
+	out := make(map[string]time.Time, len(rows))
+	for _, r := range rows {
+		if t, err := parseSQLTime(r.Last); err == nil {
+			out[r.Origin] = t
+		}
+	}
+	return out, nil
+}

@@ -99,6 +99,20 @@ func (b *Book) Guidelines(ctx context.Context) ([]GuidelineVersion, error) {
 	return out, nil
 }
 
+// GuidelineDoc returns the document of one version of a pack.
+func (b *Book) GuidelineDoc(ctx context.Context, id string, version int) ([]byte, error) {
+	cs, err := b.store.FedChanges(ctx, uint8(change.KindGuideline), id)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range cs {
+		if p, err := guidelines.Parse(c.Body); err == nil && p.Version == version {
+			return c.Body, nil
+		}
+	}
+	return nil, fmt.Errorf("guideline pack %q version %d: %w", id, version, ErrNotFound)
+}
+
 // CurrentGuideline returns the current document of a pack ("" for the
 // only or first pack).
 func (b *Book) CurrentGuideline(ctx context.Context, id string) ([]byte, error) {
