@@ -45,6 +45,22 @@ var demoStaff = []models.Staff{
 // audit entry carries the time it would have had, and it uses the same
 // desk and outbox as the live app.
 func SetupDemo(ctx context.Context, dir string, now time.Time) error {
+	return setupDemoSite(ctx, dir, now, riversideSite)
+}
+
+// demoSite is a demo location: the one the app opens on, or another store
+// of the demo brand network.
+type demoSite struct {
+	name, short, phone, address string
+	seed                        uint64
+}
+
+var (
+	riversideSite = demoSite{demoLocation, "Riverside", "(503) 555-0142", "1200 NW Riverside Drive, Portland, OR 97209", demoSeed}
+	harborSite    = demoSite{"Copper Kettle Harbor", "Harbor", "(503) 555-0178", "88 SE Harbor Way, Portland, OR 97214", demoSeed + 1}
+)
+
+func setupDemoSite(ctx context.Context, dir string, now time.Time, site demoSite) error {
 	now = now.UTC()
 	start := now.Add(-DemoHistory)
 	sim := start
@@ -56,8 +72,8 @@ func SetupDemo(ctx context.Context, dir string, now time.Time) error {
 	}
 	defer store.Close()
 	err = desk.Setup(ctx, store, desk.LocationSetup{
-		Name: demoLocation, ShortName: "Riverside", Brand: "Copper Kettle Burgers", Region: demoRegion,
-		TimeZone: "America/Los_Angeles", Phone: "(503) 555-0142", Address: "1200 NW Riverside Drive, Portland, OR 97209",
+		Name: site.name, ShortName: site.short, Brand: "Copper Kettle Burgers", Region: demoRegion,
+		TimeZone: "America/Los_Angeles", Phone: site.phone, Address: site.address,
 		Hours: models.OpeningHours{
 			"mon": {"11:00-22:00"}, "tue": {"11:00-22:00"}, "wed": {"11:00-22:00"}, "thu": {"11:00-22:00"},
 			"fri": {"11:00-23:00"}, "sat": {"10:00-23:00"}, "sun": {"10:00-21:00"},
@@ -88,7 +104,7 @@ func SetupDemo(ctx context.Context, dir string, now time.Time) error {
 	}
 
 	platform, err := demo.Open(ctx, filepath.Join(dir, DemoPlatformFile),
-		demo.Options{Seed: demoSeed, Zone: loc.Zone(), Live: now}, clock)
+		demo.Options{Seed: site.seed, Zone: loc.Zone(), Live: now}, clock)
 	if err != nil {
 		return err
 	}
@@ -102,7 +118,7 @@ func SetupDemo(ctx context.Context, dir string, now time.Time) error {
 	}
 	reg := channels.Registry{demo.Connector: platform}
 	ob := outbox.New(store, reg, outbox.WithClock(clock))
-	r := rand.New(rand.NewPCG(demoSeed, 7))
+	r := rand.New(rand.NewPCG(site.seed, 7))
 
 	// Poll every six hours; between polls, answer what was planned.
 	plans := &planQueue{}

@@ -160,20 +160,29 @@ const FiguresWindow = 7
 // FiguresWindow finished days whose figures differ from what it shared
 // before, and returns how many it published. Nothing personal is in them.
 func (n *Node) PublishFigures(ctx context.Context) (int, error) {
+	return n.publishFigures(ctx, FiguresWindow, false)
+}
+
+// publishFigures publishes the changed figures of the last days finished
+// days; withToday adds today's so far (the demo, which has no tomorrow).
+func (n *Node) publishFigures(ctx context.Context, days int, withToday bool) (int, error) {
 	if n.Net == nil || n.Desk == nil || n.Net.Self.Cert.Role != identity.RoleStore {
 		return 0, nil
 	}
 	zone := n.Desk.Location().Zone()
 	today := n.now().In(zone)
-	from := today.AddDate(0, 0, -FiguresWindow).Format(time.DateOnly)
+	from := today.AddDate(0, 0, -days).Format(time.DateOnly)
 	to := today.AddDate(0, 0, -1).Format(time.DateOnly)
-	_, days, err := n.Desk.Figures(ctx, from, to)
+	if withToday {
+		to = today.Format(time.DateOnly)
+	}
+	_, list, err := n.Desk.Figures(ctx, from, to)
 	if err != nil {
 		return 0, err
 	}
 	loc := n.Net.Self.Cert.Location
 	published := 0
-	for _, d := range days {
+	for _, d := range list {
 		figures := d.Figures()
 		held, err := n.Net.Book.KPIOf(ctx, loc, d.Day)
 		switch {
