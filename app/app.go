@@ -65,6 +65,7 @@ func Run(ctx context.Context, n *node.Node, opts Options) error {
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	u.ctx = ctx
 	n.OnNewMessages(func(count int) { fyne.Do(func() { u.onNewMessages(count) }) })
 	n.OnOutboxEvent(func(e outbox.Event) { fyne.Do(func() { u.onOutboxEvent(e) }) })
 	done := n.StartWorkers(ctx)
@@ -91,6 +92,7 @@ func Run(ctx context.Context, n *node.Node, opts Options) error {
 	w.ShowAndRun()
 	cancel()
 	<-done
+	u.closeDemo()
 	return nil
 }
 
@@ -151,6 +153,16 @@ type ui struct {
 	escSeen    map[string]string // escalation ID → status, for update notices
 	importing  bool              // an import's progress is shown
 	catchingUp bool              // the network catch-up's progress is shown
+
+	ctx         context.Context   // the app's; nil in tests
+	demoNet     *node.DemoNetwork // the demo's other nodes, once opened
+	demoOpening bool              // being set up
+	demoWins    map[string]fyne.Window
+	onDemoShown func(*console) // tests: a demo console has opened
+	// consoleInline makes demo consoles load on the calling goroutine and
+	// not follow the network (tests: Fyne's test driver runs fyne.Do at
+	// once, on the calling goroutine).
+	consoleInline bool
 }
 
 func newUI(a fyne.App, w fyne.Window, n *node.Node) *ui {

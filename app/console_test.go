@@ -398,3 +398,45 @@ func tabContent(tabs *container.AppTabs, title string) fyne.CanvasObject {
 	}
 	panic("no tab " + title)
 }
+
+// TestDemoRoleSwitch: on the demo, the Demo menu opens headquarters'
+// console of the demo brand network, with the second store's escalations
+// and both stores' figures.
+func TestDemoRoleSwitch(t *testing.T) {
+	n := openDemo(t)
+	u, _ := newTestUI(t, n)
+	t.Cleanup(u.closeDemo)
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	u.ctx = ctx
+	opened := make(chan *console, 1)
+	u.onDemoShown = func(c *console) { opened <- c }
+	u.consoleInline = true
+	var demoMenu *fyne.Menu
+	for _, m := range u.mainMenu().Items {
+		if m.Label == "Demo" {
+			demoMenu = m
+		}
+	}
+	if demoMenu == nil {
+		t.Fatal("no Demo menu on the demo")
+	}
+	demoMenu.Items[0].Action() // Headquarters' console…
+	var c *console
+	select {
+	case c = <-opened:
+	case <-time.After(3 * time.Minute):
+		t.Fatal("the demo network did not open")
+	}
+	if !c.isHQ() || c.guide == nil {
+		t.Fatal("not headquarters' console")
+	}
+	rows, err := c.node.Net.Book.Board(context.Background())
+	if err != nil || len(rows) == 0 {
+		t.Fatalf("headquarters' board: %d rows, %v", len(rows), err)
+	}
+	rep, err := c.node.KPI(context.Background(), node.KPIQuery{Brand: true, From: "2026-11-01", To: "2026-11-22"})
+	if err != nil || rep.Locations != 2 {
+		t.Fatalf("headquarters' figures: %d locations, %v", rep.Locations, err)
+	}
+}

@@ -103,10 +103,18 @@ func (u *ui) mainMenu() *fyne.MainMenu {
 	view := fyne.NewMenu("View",
 		item("Search", scSearch, func() { u.tabs.Select(u.inboxTab); u.win.Canvas().Focus(u.inbox.search) }),
 		item("Inbox", nil, func() { u.tabs.Select(u.inboxTab) }),
-		item("Approvals", nil, func() { u.tabs.SelectIndex(1) }),
-		item("Escalations", nil, func() { u.tabs.SelectIndex(2) }),
-		item("Settings", nil, func() { u.tabs.SelectIndex(3) }),
+		item("Approvals", nil, func() { u.showTab("Approvals") }),
+		item("Escalations", nil, func() { u.showTab("Escalations") }),
+		item("Figures", nil, func() { u.showTab("Figures") }),
+		item("Settings", nil, func() { u.showTab("Settings") }),
 	)
+	if u.node.Demo != nil && u.node.Net != nil {
+		demo := fyne.NewMenu("Demo",
+			item("Headquarters' console…", nil, func() { u.openDemoRole(demoRoleHQ) }),
+			item("Region office's console…", nil, func() { u.openDemoRole(demoRoleRegion) }),
+		)
+		return fyne.NewMainMenu(file, reply, view, demo)
+	}
 	return fyne.NewMainMenu(file, reply, view)
 }
 
