@@ -112,7 +112,7 @@ func (s *boardScreen) updateRow(i widget.ListItemID, o fyne.CanvasObject) {
 		title.Importance = widget.LowImportance
 	}
 	title.Refresh()
-	parts := []string{words(r.Stage), "region " + r.Region, "to " + r.Level, humanize.Age(s.c.now().Sub(r.RaisedAt)) + " old"}
+	parts := []string{words(r.Stage), "region " + r.Region, "to " + r.Level, "raised " + ago(s.c.now().Sub(r.RaisedAt))}
 	if r.Department != "" {
 		parts = append(parts, words(r.Department))
 	}
@@ -120,6 +120,14 @@ func (s *boardScreen) updateRow(i widget.ListItemID, o fyne.CanvasObject) {
 		parts = append(parts, fmt.Sprintf("%d comment%s", r.Comments, plural(r.Comments)))
 	}
 	sub.SetText(strings.Join(parts, " · "))
+}
+
+// ago says how long ago, in words.
+func ago(d time.Duration) string {
+	if a := humanize.Age(d); a != "now" {
+		return a + " ago"
+	}
+	return "just now"
 }
 
 func severityImportance(s string) widget.Importance {
@@ -241,7 +249,7 @@ func (s *boardScreen) showDetail() {
 		if v.Content.Excerpt != "" {
 			objs = append(objs, widget.NewLabelWithStyle("The customer's message (sealed for headquarters, the region and the store)",
 				fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
-				wrapped(fmt.Sprintf("%s on %s, %s:\n“%s”", v.Content.Author, v.Content.Platform, v.Content.PostedAt, v.Content.Excerpt)))
+				wrapped(fmt.Sprintf("%s on %s, %s:\n“%s”", v.Content.Author, platformName(v.Content.Platform), postedAt(v.Content.PostedAt, zone), v.Content.Excerpt)))
 		}
 	} else {
 		objs = append(objs, wrapped("The content is sealed for headquarters, the store and its region; this node cannot read it."))
@@ -280,6 +288,14 @@ func (s *boardScreen) showDetail() {
 	objs = append(objs, comment, send, widget.NewSeparator(), s.actions(v))
 	s.detail.Objects = objs
 	s.detail.Refresh()
+}
+
+func postedAt(s string, zone *time.Location) string {
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return s
+	}
+	return t.In(zone).Format("Mon 2 Jan 15:04")
 }
 
 func reopened(n int) string {

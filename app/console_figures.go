@@ -28,7 +28,7 @@ const wholeBrand = "Whole brand"
 var leagueColumns = []string{"Location", "Region", "Received", "Answered", "Median", "90th pct.", "In target", "> 72 h", "Sentiment"}
 
 // leagueSorts are the orders the league table offers.
-var leagueSorts = []string{"Least within target first", "Slowest median first", "Most unanswered first", "Most messages first", "By name"}
+var leagueSorts = []string{"Within target, worst first", "Median, slowest first", "Unanswered > 72 h, most first", "Messages, most first", "Name"}
 
 // leagueScreen is the figures across locations: totals for the brand or a
 // region, a league table of its locations, and a location's trend when
@@ -78,7 +78,11 @@ func newLeagueScreen(c *console) *leagueScreen {
 	s.drill = widget.NewLabel("Pick a location in the table to see its trend.")
 	s.table = widget.NewTableWithHeaders(
 		func() (int, int) { return len(s.rows), len(leagueColumns) },
-		func() fyne.CanvasObject { return widget.NewLabel("Copper Kettle Riverside") },
+		func() fyne.CanvasObject {
+			l := widget.NewLabel("Copper Kettle Riverside")
+			l.Truncation = fyne.TextTruncateEllipsis
+			return l
+		},
 		func(id widget.TableCellID, o fyne.CanvasObject) {
 			if id.Row < len(s.rows) {
 				o.(*widget.Label).SetText(leagueCell(s.rows[id.Row], id.Col))
@@ -90,7 +94,7 @@ func newLeagueScreen(c *console) *leagueScreen {
 			o.(*widget.Label).SetText(leagueColumns[id.Col])
 		}
 	}
-	for i, w := range []float32{230, 80, 80, 80, 80, 80, 80, 60, 90} {
+	for i, w := range []float32{240, 170, 90, 90, 80, 90, 90, 70, 90} {
 		s.table.SetColumnWidth(i, w)
 	}
 	s.table.OnSelected = func(id widget.TableCellID) {
@@ -131,7 +135,7 @@ func leagueCell(r kpi.LocationRow, col int) string {
 
 func (s *leagueScreen) content() fyne.CanvasObject {
 	export := widget.NewButtonWithIcon("Export CSV…", theme.DocumentSaveIcon(), s.exportCSV)
-	bar := container.NewHBox(s.scope, s.rng, widget.NewLabel("Sort"), s.sortBy, export)
+	bar := container.NewHBox(s.scope, s.rng, widget.NewLabel("Sort by"), container.NewGridWrap(fyne.NewSize(260, s.sortBy.MinSize().Height), s.sortBy), export)
 	plots := container.NewGridWithColumns(2)
 	for range 2 {
 		img := canvas.NewImageFromImage(nil)

@@ -165,9 +165,13 @@ type networkScreen struct {
 var networkColumns = []string{"Node", "Role", "Location", "Region", "State", "Last change", "Changes held"}
 
 func newNetworkScreen(c *console) *networkScreen {
-	s := &networkScreen{c: c, info: widget.NewLabel("")}
+	s := &networkScreen{c: c, info: wrapped("")}
 	s.table = widget.NewTableWithHeaders(func() (int, int) { return len(s.rows), len(networkColumns) },
-		func() fyne.CanvasObject { return widget.NewLabel("store-riverside-0000") },
+		func() fyne.CanvasObject {
+			l := widget.NewLabel("store-riverside-0000")
+			l.Truncation = fyne.TextTruncateEllipsis
+			return l
+		},
 		func(id widget.TableCellID, o fyne.CanvasObject) {
 			if id.Row < len(s.rows) {
 				o.(*widget.Label).SetText(s.rows[id.Row][id.Col])
@@ -179,7 +183,7 @@ func newNetworkScreen(c *console) *networkScreen {
 			o.(*widget.Label).SetText(networkColumns[id.Col])
 		}
 	}
-	for i, w := range []float32{200, 70, 220, 90, 90, 110, 110} {
+	for i, w := range []float32{260, 80, 230, 170, 110, 120, 120} {
 		s.table.SetColumnWidth(i, w)
 	}
 	return s
@@ -220,10 +224,12 @@ func (s *networkScreen) reload() {
 			state = "this node"
 		case live[d.NodeID] != "":
 			state = live[d.NodeID]
+		case s.c.node.DemoRelayed:
+			state = "demo (in this app)"
 		case s.c.node.Net.Gossip == nil:
 			state = "offline"
 		}
-		if state == "alive" || state == "this node" {
+		if state == "alive" || state == "this node" || state == "demo (in this app)" {
 			up++
 		}
 		seen := "–"

@@ -140,6 +140,9 @@ func (n *Node) OpenDemoNetwork(ctx context.Context) (*DemoNetwork, error) {
 			return nil, err
 		}
 	}
+	for _, m := range []*Node{dn.HQ, dn.Region, dn.Harbor} {
+		m.DemoRelayed = true
+	}
 	dn.Relay(ctx)
 	return dn, nil
 }
@@ -172,7 +175,7 @@ func (dn *DemoNetwork) setUp(ctx context.Context, root string) error {
 
 // seed gives the new demo network something to look at.
 func (dn *DemoNetwork) seed(ctx context.Context) error {
-	for _, m := range []*Node{dn.Region, dn.Harbor} {
+	for _, m := range []*Node{dn.Region, dn.Harbor, dn.store} {
 		if err := m.Net.Book.Announce(ctx, m.Net.Self.Cert.NodeID, ""); err != nil {
 			return err
 		}

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/branchline/branchline/care/guidelines"
 	"github.com/branchline/branchline/care/kpi"
 	"github.com/branchline/branchline/sync/identity"
 	"github.com/branchline/branchline/sync/records"
@@ -80,8 +81,15 @@ func (n *Node) KPI(ctx context.Context, q KPIQuery) (kpi.Report, error) {
 	if q.Location != "" && rep.Locations == 0 {
 		return rep, fmt.Errorf("%w: no daily figures of %q between %s and %s on this node", ErrNoFigures, q.Location, q.From, q.To)
 	}
-	if n.Desk != nil {
+	switch {
+	case n.Desk != nil:
 		rep.TargetMinutes = n.Desk.ResponseTarget().Minutes()
+	default: // headquarters and regions: the brand's pack
+		if doc, err := n.Net.Book.CurrentGuideline(ctx, ""); err == nil {
+			if p, err := guidelines.Parse(doc); err == nil {
+				rep.TargetMinutes = float64(p.ResponseTime.TargetMinutes)
+			}
+		}
 	}
 	return rep, nil
 }

@@ -57,6 +57,9 @@ type Node struct {
 	// Net is this node's membership of the brand network, or nil when the
 	// data folder has not joined one.
 	Net *network.Runtime
+	// DemoRelayed marks a node of the demo network, whose changes a relay
+	// in the process hands over instead of gossip.
+	DemoRelayed bool
 
 	opts Options
 	log  *slog.Logger
