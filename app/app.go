@@ -143,6 +143,7 @@ type ui struct {
 	who       *widget.Button // the profile switch in the header
 	progress  *widget.ProgressBarInfinite
 	banner    *widget.Label // errors and notices under the header
+	crisis    *crisisBar    // headquarters' crisis broadcasts
 	tray      *fyne.MenuItem
 	trayMenu  *fyne.Menu
 
@@ -179,6 +180,7 @@ func newUI(a fyne.App, w fyne.Window, n *node.Node) *ui {
 	u.escal = newEscalationsScreen(u)
 	u.figures = newFiguresScreen(u)
 	u.settings = newSettingsScreen(u)
+	u.crisis = newCrisisBar(u)
 	u.who = widget.NewButton("", u.showProfileSwitch)
 	u.inbox.onSelect = u.conv.show
 	applyTheme(a, a.Preferences().StringWithFallback(prefTheme, themeSystem))
@@ -193,6 +195,7 @@ func (u *ui) install() {
 	u.setupTray()
 	u.refreshCounts()
 	u.watchEscalations() // takes stock, so later changes are noticed
+	u.crisis.reload()
 }
 
 func (u *ui) content() fyne.CanvasObject {
@@ -220,7 +223,7 @@ func (u *ui) content() fyne.CanvasObject {
 	loc := u.node.Desk.Location()
 	title := widget.NewLabelWithStyle(loc.Name, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	header := container.NewBorder(nil, nil, title, u.who)
-	top := container.NewVBox(header, u.banner, u.progress)
+	top := container.NewVBox(header, u.crisis.box, u.banner, u.progress)
 	return container.NewBorder(top, nil, nil, nil, u.tabs)
 }
 
@@ -327,6 +330,7 @@ func (u *ui) clockLoop(ctx context.Context) {
 			u.inbox.list.Refresh()
 			u.notifyBreaches()
 			u.watchEscalations()
+			u.crisis.reload()
 		})
 	})
 }
