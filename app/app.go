@@ -2,8 +2,9 @@
 // package touches widgets. The node's background work (polling, the
 // outbox, gossip) reaches the screens through fyne.Do.
 //
-// The window has five tabs: the inbox (list, conversation and composer),
-// approvals, escalations, the location's figures and settings. Whoever is signed in (a profile
+// The window has six tabs: the inbox (list, conversation and composer),
+// approvals, escalations, the location's figures, the template library
+// and settings. Whoever is signed in (a profile
 // with an optional PIN, see login.go) is the staff member every action is
 // made as; the desk enforces what their role may do.
 package app
@@ -139,6 +140,7 @@ type ui struct {
 	approvals *approvalsScreen
 	escal     *escalationsScreen
 	figures   *figuresScreen
+	library   *libraryScreen
 	settings  *settingsScreen
 	who       *widget.Button // the profile switch in the header
 	progress  *widget.ProgressBarInfinite
@@ -179,6 +181,7 @@ func newUI(a fyne.App, w fyne.Window, n *node.Node) *ui {
 	u.approvals = newApprovalsScreen(u)
 	u.escal = newEscalationsScreen(u)
 	u.figures = newFiguresScreen(u)
+	u.library = newLibraryScreen(u)
 	u.settings = newSettingsScreen(u)
 	u.crisis = newCrisisBar(u)
 	u.who = widget.NewButton("", u.showProfileSwitch)
@@ -205,6 +208,7 @@ func (u *ui) content() fyne.CanvasObject {
 		container.NewTabItem("Approvals", u.approvals.content()),
 		container.NewTabItem("Escalations", u.escal.content()),
 		container.NewTabItem("Figures", u.figures.content()),
+		container.NewTabItem("Templates", u.library.content()),
 		container.NewTabItem("Settings", u.settings.content()),
 	)
 	u.tabs.OnSelected = func(t *container.TabItem) {
@@ -215,6 +219,8 @@ func (u *ui) content() fyne.CanvasObject {
 			u.escal.reload()
 		case "Figures":
 			u.figures.reload()
+		case "Templates":
+			u.library.reload()
 		case "Settings":
 			u.settings.reload()
 		}

@@ -446,3 +446,43 @@ func TestDemoRoleSwitch(t *testing.T) {
 		t.Fatalf("headquarters' figures: %d locations, %v", rep.Locations, err)
 	}
 }
+
+// TestTemplateLibrary: a manager changes a template for this store; the
+// library shows the store's version and what it changes against
+// headquarters'; reverting brings headquarters' back.
+func TestTemplateLibrary(t *testing.T) {
+	n := openDemo(t)
+	u, w := newTestUI(t, n)
+	signIn(t, u, "maria", "")
+	selectTab(u.tabs, "Templates")
+	lib := u.library
+	idx := -1
+	for i, e := range lib.entries {
+		if e.Template.Name == "cold-food" {
+			idx = i
+		}
+	}
+	if idx < 0 || lib.entries[idx].Level != "hq" {
+		t.Fatalf("cold-food: %d, %+v", idx, lib.entries)
+	}
+	lib.list.Select(idx)
+	test.Tap(buttonIn(lib.detail, "Change for this store…"))
+	entries := entriesIn(w.Canvas().Overlays().Top())
+	if len(entries) == 0 {
+		t.Fatal("no text to edit")
+	}
+	entries[0].SetText(strings.Replace(entries[0].Text, "sorry", "truly sorry", 1))
+	tapDialog(t, w, "Save")
+	e := lib.entries[lib.sel]
+	if e.Template.Name != "cold-food" || e.Level != "store" || e.Inherited == nil {
+		t.Fatalf("after saving: %+v", e)
+	}
+	if text := labelsText(lib.detail); !strings.Contains(text, "+ ") || !strings.Contains(text, "truly sorry") {
+		t.Fatalf("the difference is not shown: %s", text)
+	}
+	test.Tap(buttonIn(lib.detail, "Revert to headquarters' version…"))
+	tapDialog(t, w, "Yes")
+	if e := lib.entries[lib.sel]; e.Level != "hq" {
+		t.Fatalf("after reverting: %+v", e)
+	}
+}

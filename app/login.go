@@ -106,6 +106,7 @@ func (u *ui) mainMenu() *fyne.MainMenu {
 		item("Approvals", nil, func() { u.showTab("Approvals") }),
 		item("Escalations", nil, func() { u.showTab("Escalations") }),
 		item("Figures", nil, func() { u.showTab("Figures") }),
+		item("Templates", nil, func() { u.showTab("Templates") }),
 		item("Settings", nil, func() { u.showTab("Settings") }),
 	)
 	if u.node.Demo != nil && u.node.Net != nil {

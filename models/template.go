@@ -58,3 +58,17 @@ func (s *Store) SaveTemplates(ctx context.Context, actor string, ts []Template) 
 		return appendAudit(tx, s.Now(), actor, "template.save", "templates", map[string]any{"count": len(ts)})
 	})
 }
+
+// DeleteTemplate removes a template by name.
+func (s *Store) DeleteTemplate(ctx context.Context, actor, name string) error {
+	return s.write(ctx, func(tx *gorm.DB) error {
+		res := tx.Where("name = ?", name).Delete(&Template{})
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return fmt.Errorf("template %q: %w", name, ErrNotFound)
+		}
+		return appendAudit(tx, s.Now(), actor, "template.delete", "template:"+name, nil)
+	})
+}

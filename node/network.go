@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/branchline/branchline/care/desk"
 	"github.com/branchline/branchline/care/templates"
 	"github.com/branchline/branchline/sync/change"
 	"github.com/branchline/branchline/sync/gossip"
@@ -153,4 +154,28 @@ func ReadMembers(dir string, now time.Time) (map[string]gossip.Member, bool) {
 		out[m.Name] = m
 	}
 	return out, true
+}
+
+// TemplateLibrary lists the store's templates with their levels: what the
+// network offers it (its region's over headquarters') is what a store's
+// own version overrides.
+func (n *Node) TemplateLibrary(ctx context.Context) ([]desk.LibraryEntry, error) {
+	inherited := map[string]desk.LibraryEntry{}
+	if n.Net != nil {
+		tvs, err := n.Net.Book.Templates(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, tv := range tvs {
+			if tv.Deleted {
+				continue
+			}
+			level := desk.LevelHQ
+			if tv.Scope != "hq" {
+				level = desk.LevelRegion
+			}
+			inherited[tv.Template.Name] = desk.LibraryEntry{Template: tv.Template, Level: level}
+		}
+	}
+	return n.Desk.Library(ctx, inherited)
 }

@@ -75,6 +75,14 @@ func (d *Desk) SaveTemplates(ctx context.Context, actor, source string, ts []tem
 			return err
 		}
 	}
+	if source != LevelStore {
+		// The store's own versions stay.
+		kept, err := d.keepOverrides(ctx, ts)
+		if err != nil {
+			return err
+		}
+		ts = kept
+	}
 	return saveTemplates(ctx, d.store, actor, source, ts)
 }
 
