@@ -97,6 +97,19 @@ func Run(ctx context.Context, n *node.Node, opts Options) error {
 	return nil
 }
 
+// background runs work off the UI goroutine, then show on it.
+func (u *ui) background(work, show func()) {
+	if u.inline {
+		work()
+		show()
+		return
+	}
+	go func() {
+		work()
+		fyne.Do(show)
+	}()
+}
+
 // runConsole runs headquarters' or a region's console (a node without a
 // location of its own).
 func runConsole(ctx context.Context, a fyne.App, w fyne.Window, n *node.Node, opts Options) error {
@@ -162,10 +175,10 @@ type ui struct {
 	demoOpening bool              // being set up
 	demoWins    map[string]fyne.Window
 	onDemoShown func(*console) // tests: a demo console has opened
-	// consoleInline makes demo consoles load on the calling goroutine and
-	// not follow the network (tests: Fyne's test driver runs fyne.Do at
-	// once, on the calling goroutine).
-	consoleInline bool
+	// inline runs background work (figures, demo consoles) on the calling
+	// goroutine, and demo consoles do not follow the network (tests:
+	// Fyne's test driver runs fyne.Do at once, on the calling goroutine).
+	inline bool
 }
 
 func newUI(a fyne.App, w fyne.Window, n *node.Node) *ui {

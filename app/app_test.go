@@ -50,6 +50,7 @@ func newTestUI(t *testing.T, n *node.Node) (*ui, fyne.Window) {
 	a := test.NewTempApp(t)
 	w := a.NewWindow("Branchline")
 	u := newUI(a, w, n)
+	u.inline = true
 	u.install()
 	w.Resize(fyne.NewSize(1280, 800))
 	return u, w

@@ -417,7 +417,6 @@ func TestDemoRoleSwitch(t *testing.T) {
 	u.ctx = ctx
 	opened := make(chan *console, 1)
 	u.onDemoShown = func(c *console) { opened <- c }
-	u.consoleInline = true
 	var demoMenu *fyne.Menu
 	for _, m := range u.mainMenu().Items {
 		if m.Label == "Demo" {

@@ -6,6 +6,8 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/dialog"
+
+	"github.com/branchline/branchline/node"
 )
 
 // The demo's other roles: the app runs on the demo store; the Demo menu
@@ -47,20 +49,19 @@ func (u *ui) openDemoRole(role string) {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	go func() {
-		dn, err := u.node.OpenDemoNetwork(ctx)
-		fyne.Do(func() {
-			u.demoOpening = false
-			if err != nil {
-				u.progressDone("")
-				u.showError("Demo network", err)
-				return
-			}
-			u.demoNet = dn
-			u.progressDone("The demo brand network runs in this app: changes pass between its nodes every two seconds.")
-			u.showDemoConsole(role)
-		})
-	}()
+	var dn *node.DemoNetwork
+	var err error
+	u.background(func() { dn, err = u.node.OpenDemoNetwork(ctx) }, func() {
+		u.demoOpening = false
+		if err != nil {
+			u.progressDone("")
+			u.showError("Demo network", err)
+			return
+		}
+		u.demoNet = dn
+		u.progressDone("The demo brand network runs in this app: changes pass between its nodes every two seconds.")
+		u.showDemoConsole(role)
+	})
 }
 
 func (u *ui) showDemoConsole(role string) {
@@ -75,7 +76,7 @@ func (u *ui) showDemoConsole(role string) {
 	w := u.app.NewWindow("Branchline · " + title)
 	c := newConsole(u.app, w, n)
 	c.log = u.log
-	c.inline = u.consoleInline
+	c.inline = u.inline
 	c.install()
 	w.Resize(fyne.NewSize(1200, 780))
 	if u.demoWins == nil {

@@ -115,26 +115,27 @@ func (s *figuresScreen) reload() {
 	if s.ui.app.Settings().ThemeVariant() == theme.VariantDark {
 		pal = charts.Dark
 	}
-	go func() {
-		rep, err := n.KPI(context.Background(), q)
-		var imgs [4]image.Image
-		var errs [4]error
+	var rep kpi.Report
+	var err error
+	var imgs [4]image.Image
+	var errs [4]error
+	s.ui.background(func() {
+		rep, err = n.KPI(context.Background(), q)
 		if err == nil {
 			for i, draw := range []func(kpi.Report, charts.Palette, charts.Size) (image.Image, error){
 				charts.ResponseTimes, charts.WithinTarget, charts.Volume, charts.Sentiment} {
 				imgs[i], errs[i] = draw(rep, pal, chartSize)
 			}
 		}
-		fyne.Do(func() {
-			if gen != s.gen {
-				return // a newer load is on its way
-			}
-			s.show(rep, err, imgs, errs)
-			if s.onShown != nil {
-				s.onShown()
-			}
-		})
-	}()
+	}, func() {
+		if gen != s.gen {
+			return // a newer load is on its way
+		}
+		s.show(rep, err, imgs, errs)
+		if s.onShown != nil {
+			s.onShown()
+		}
+	})
 }
 
 func (s *figuresScreen) show(rep kpi.Report, err error, imgs [4]image.Image, errs [4]error) {
