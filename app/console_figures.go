@@ -134,8 +134,10 @@ func leagueCell(r kpi.LocationRow, col int) string {
 }
 
 func (s *leagueScreen) content() fyne.CanvasObject {
-	export := widget.NewButtonWithIcon("Export CSV…", theme.DocumentSaveIcon(), s.exportCSV)
-	bar := container.NewHBox(s.scope, s.rng, widget.NewLabel("Sort by"), container.NewGridWrap(fyne.NewSize(260, s.sortBy.MinSize().Height), s.sortBy), export)
+	export := widget.NewButtonWithIcon("CSV…", theme.DocumentSaveIcon(), s.exportCSV)
+	pdf := widget.NewButtonWithIcon("PDF…", theme.DocumentSaveIcon(), s.exportPDF)
+	bar := container.NewHBox(s.scope, s.rng, widget.NewLabel("Sort by"), container.NewGridWrap(fyne.NewSize(260, s.sortBy.MinSize().Height), s.sortBy),
+		widget.NewLabel("Export"), export, pdf)
 	plots := container.NewGridWithColumns(2)
 	for range 2 {
 		img := canvas.NewImageFromImage(nil)
@@ -314,6 +316,28 @@ func (s *leagueScreen) exportCSV() {
 		s.c.notice("Exported " + w.URI().Name() + ".")
 	}, s.c.win)
 	d.SetFileName(fmt.Sprintf("branchline-figures-%s-%s.csv", s.report.From, s.report.To))
+	d.Show()
+}
+
+func (s *leagueScreen) exportPDF() {
+	if len(s.rows) == 0 {
+		dialog.ShowInformation("Export", "There is nothing to export in this range.", s.c.win)
+		return
+	}
+	title := fmt.Sprintf("%s: customer care figures, %s", s.c.node.Net.Config.Name, s.scope.Selected)
+	rep, rows := s.report, slices.Clone(s.rows)
+	d := dialog.NewFileSave(func(w fyne.URIWriteCloser, err error) {
+		if err != nil || w == nil {
+			return
+		}
+		defer w.Close()
+		if err := charts.WritePDF(w, title, rep, rows); err != nil {
+			s.c.showError("Export PDF", err)
+			return
+		}
+		s.c.notice("Exported " + w.URI().Name() + ".")
+	}, s.c.win)
+	d.SetFileName(fmt.Sprintf("branchline-figures-%s-%s.pdf", rep.From, rep.To))
 	d.Show()
 }
 

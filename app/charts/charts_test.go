@@ -1,6 +1,7 @@
 package charts
 
 import (
+	"bytes"
 	"errors"
 	"image"
 	"image/color"
@@ -93,5 +94,25 @@ func TestChartsDrawTheReport(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestWritePDF(t *testing.T) {
+	r := report(t)
+	rows := []kpi.LocationRow{{Location: "Copper Kettle Riverside – Café", Region: "Pacific Northwest", Figures: r.Totals}}
+	var buf bytes.Buffer
+	if err := WritePDF(&buf, "Copper Kettle figures", r, rows); err != nil {
+		t.Fatal(err)
+	}
+	b := buf.Bytes()
+	if !bytes.HasPrefix(b, []byte("%PDF-")) || !bytes.Contains(b, []byte("%%EOF")) {
+		t.Fatalf("not a PDF: %q…", b[:min(20, len(b))])
+	}
+	// Two chart images and the table's text.
+	if n := bytes.Count(b, []byte("/Subtype /Image")); n != 2 {
+		t.Errorf("%d images, want 2", n)
+	}
+	if out := os.Getenv("CHARTS_OUT"); out != "" {
+		os.WriteFile(filepath.Join(out, "figures.pdf"), b, 0o644)
 	}
 }
