@@ -35,6 +35,7 @@ type console struct {
 	figures *leagueScreen
 	crisis  *crisisScreen
 	network *networkScreen
+	library *templateLevelsScreen
 	guide   *guidelineScreen // headquarters only
 
 	// inline runs background work on the caller's goroutine (tests: Fyne's
@@ -64,6 +65,7 @@ func newConsole(a fyne.App, w fyne.Window, n *node.Node) *console {
 	c.figures = newLeagueScreen(c)
 	c.crisis = newCrisisScreen(c)
 	c.network = newNetworkScreen(c)
+	c.library = newTemplateLevelsScreen(c)
 	if c.isHQ() {
 		c.guide = newGuidelineScreen(c)
 	}
@@ -85,6 +87,7 @@ func (c *console) install() {
 	items := []*container.TabItem{
 		container.NewTabItem("Escalations", c.board.content()),
 		container.NewTabItem("Figures", c.figures.content()),
+		container.NewTabItem("Templates", c.library.content()),
 		container.NewTabItem("Crisis", c.crisis.content()),
 		container.NewTabItem("Network", c.network.content()),
 	}
@@ -119,6 +122,8 @@ func (c *console) reload(tab string) {
 		c.crisis.reload()
 	case "Network":
 		c.network.reload()
+	case "Templates":
+		c.library.reload()
 	case "Guidelines":
 		if c.guide != nil {
 			c.guide.reload()

@@ -485,3 +485,63 @@ func TestTemplateLibrary(t *testing.T) {
 		t.Fatalf("after reverting: %+v", e)
 	}
 }
+
+// TestConsoleTemplateLevels: headquarters publishes a template, the
+// region office overrides it for its stores, headquarters sees both with
+// the difference, and a store of the region uses the region's.
+func TestConsoleTemplateLevels(t *testing.T) {
+	ctx := context.Background()
+	b := newBrandNet(t)
+	hc, hw := newTestConsole(t, b.hq)
+	hc.install()
+	selectTab(hc.tabs, "Templates")
+	test.Tap(buttonIn(tabContent(hc.tabs, "Templates"), "New template…"))
+	entries := entriesIn(hw.Canvas().Overlays().Top())
+	if len(entries) != 4 {
+		t.Fatalf("%d fields in the template form", len(entries))
+	}
+	entries[0].SetText("patio-open")
+	entries[1].SetText("The patio is open")
+	entries[2].SetText("general")
+	entries[3].SetText("Hi {{customer_first_name}}, yes: the patio is open from noon when it is dry.")
+	tapDialog(t, hw, "Publish")
+	if len(hc.library.versions) != 1 || hc.library.versions[0].Scope != "hq" {
+		t.Fatalf("after publishing: %+v", hc.library.versions)
+	}
+	b.pass(t)
+
+	rc, rw := newTestConsole(t, b.region)
+	rc.install()
+	selectTab(rc.tabs, "Templates")
+	rc.library.list.Select(0)
+	test.Tap(buttonIn(rc.library.detail, "Override for this region…"))
+	entries = entriesIn(rw.Canvas().Overlays().Top())
+	entries[3].SetText("Hi {{customer_first_name}}, yes: the patio is open from noon, heaters on when it is cold.")
+	tapDialog(t, rw, "Publish")
+	b.pass(t)
+
+	hc.library.reload()
+	if len(hc.library.versions) != 2 || hc.library.overridden(hc.library.versions[1]) == nil {
+		t.Fatalf("headquarters sees %+v", hc.library.versions)
+	}
+	hc.library.list.Select(1)
+	if text := labelsText(hc.library.detail); !strings.Contains(text, "+ Hi {{customer_first_name}}, yes: the patio is open from noon, heaters on") {
+		t.Fatalf("the difference is not shown: %s", text)
+	}
+	if err := b.riverside.SyncBrandContent(ctx); err != nil {
+		t.Fatal(err)
+	}
+	lib, err := b.riverside.TemplateLibrary(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, e := range lib {
+		if e.Template.Name == "patio-open" {
+			found = e.Level == "region" && strings.Contains(e.Template.Body, "heaters")
+		}
+	}
+	if !found {
+		t.Fatalf("the store does not use the region's version")
+	}
+}

@@ -220,6 +220,40 @@ func (b *Book) Templates(ctx context.Context) ([]TemplateVersion, error) {
 	return out, nil
 }
 
+// TemplateLevels lists every current template this node sees at every
+// level, without letting a region's version hide headquarters' (the
+// template library shows both): headquarters sees every region's, a
+// region or store headquarters' and its own region's.
+func (b *Book) TemplateLevels(ctx context.Context) ([]TemplateVersion, error) {
+	states, err := b.store.FedStates(ctx, uint8(change.KindTemplate), 0)
+	if err != nil {
+		return nil, err
+	}
+	myRegion := "region:" + b.self.Cert.Region
+	var out []TemplateVersion
+	for _, s := range states {
+		var body change.Template
+		if json.Unmarshal(s.Body, &body) != nil || body.Deleted {
+			continue
+		}
+		if body.Scope != "hq" && body.Scope != myRegion && b.self.Cert.Role != identity.RoleHQ {
+			continue
+		}
+		var t templates.Template
+		if json.Unmarshal(body.Template, &t) != nil {
+			continue
+		}
+		out = append(out, TemplateVersion{Key: s.Key, Scope: body.Scope, Template: t, PublishedAt: s.At.UTC(), Author: s.Origin})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Template.Name != out[j].Template.Name {
+			return out[i].Template.Name < out[j].Template.Name
+		}
+		return out[i].Scope < out[j].Scope // "hq" before "region:…"
+	})
+	return out, nil
+}
+
 // Directory
 
 // Announce publishes this node's directory entry.
