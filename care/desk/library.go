@@ -120,4 +120,3 @@ func (d *Desk) keepOverrides(ctx context.Context, ts []templates.Template) ([]te
 	}
 	return slices.DeleteFunc(slices.Clone(ts), func(t templates.Template) bool { return slices.Contains(own, t.Name) }), nil
 }
-
