@@ -21,6 +21,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/branchline/branchline/care/desk"
+	"github.com/branchline/branchline/care/kpi"
 	"github.com/branchline/branchline/models"
 	"github.com/branchline/branchline/node"
 	"github.com/branchline/branchline/sync/network"
@@ -639,11 +640,11 @@ func TestFiguresTab(t *testing.T) {
 	if got := u.figures.cards["Received"].Text; got != fmt.Sprint(want.Totals.Received) {
 		t.Errorf("Received card %q, want %d", got, want.Totals.Received)
 	}
-	if got := u.figures.cards["Response rate"].Text; got != percent(want.Totals.ResponseRate) {
-		t.Errorf("Response rate card %q, want %s", got, percent(want.Totals.ResponseRate))
+	if got := u.figures.cards["Response rate"].Text; got != kpi.Share(want.Totals.ResponseRate) {
+		t.Errorf("Response rate card %q, want %s", got, kpi.Share(want.Totals.ResponseRate))
 	}
-	if got := u.figures.cards["Median first response"].Text; got != minutes(want.Totals.MedianMinutes) || got == "–" {
-		t.Errorf("median card %q, want %s", got, minutes(want.Totals.MedianMinutes))
+	if got := u.figures.cards["Median first response"].Text; got != kpi.Minutes(want.Totals.MedianMinutes) || got == "–" {
+		t.Errorf("median card %q, want %s", got, kpi.Minutes(want.Totals.MedianMinutes))
 	}
 	for i, img := range u.figures.charts {
 		if img.Image == nil {

@@ -115,13 +115,13 @@ func leagueCell(r kpi.LocationRow, col int) string {
 	case 2:
 		return strconv.Itoa(r.Received)
 	case 3:
-		return percent(r.ResponseRate)
+		return kpi.Share(r.ResponseRate)
 	case 4:
-		return minutes(r.MedianMinutes)
+		return kpi.Minutes(r.MedianMinutes)
 	case 5:
-		return minutes(r.P90Minutes)
+		return kpi.Minutes(r.P90Minutes)
 	case 6:
-		return percent(r.WithinTarget)
+		return kpi.Share(r.WithinTarget)
 	case 7:
 		return strconv.Itoa(r.Unanswered72h)
 	case 8:
@@ -220,7 +220,7 @@ func (s *leagueScreen) show(rep kpi.Report, err error, regions []string) {
 		s.status.SetText(fmt.Sprintf("%d locations, %s to %s (from the stores' daily summaries)", rep.Locations, rep.From, rep.To))
 	}
 	s.totals.SetText(fmt.Sprintf("Received %d · needing a response %d · answered %s · first response median %s, 90th percentile %s · within target %s · unanswered over 72 h %d",
-		t.Received, t.NeedsResponse, percent(t.ResponseRate), minutes(t.MedianMinutes), minutes(t.P90Minutes), percent(t.WithinTarget), t.Unanswered72h))
+		t.Received, t.NeedsResponse, kpi.Share(t.ResponseRate), kpi.Minutes(t.MedianMinutes), kpi.Minutes(t.P90Minutes), kpi.Share(t.WithinTarget), t.Unanswered72h))
 	s.table.Refresh()
 }
 
@@ -291,7 +291,7 @@ func (s *leagueScreen) loadTrend() {
 		}
 		t := rep.Totals
 		s.drill.SetText(fmt.Sprintf("%s (%s to %s): %d received, answered %s, median %s, within target %s",
-			name, rep.From, rep.To, t.Received, percent(t.ResponseRate), minutes(t.MedianMinutes), percent(t.WithinTarget)))
+			name, rep.From, rep.To, t.Received, kpi.Share(t.ResponseRate), kpi.Minutes(t.MedianMinutes), kpi.Share(t.WithinTarget)))
 		for i, img := range s.charts {
 			img.Image = imgs[i]
 			img.Refresh()

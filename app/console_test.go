@@ -34,26 +34,8 @@ func (b *brandNet) all() []*node.Node { return []*node.Node{b.hq, b.region, b.ri
 
 func (b *brandNet) pass(t *testing.T) {
 	t.Helper()
-	ctx := context.Background()
-	for _, from := range b.all() {
-		heads, err := from.Store.FedHeads(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, to := range b.all() {
-			if to == from {
-				continue
-			}
-			for origin, head := range heads {
-				raws, err := from.Store.FedRange(ctx, origin, 1, head, 0)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if res, err := to.Net.Rep.Receive(ctx, from.Net.Self.Cert.NodeID, raws); err != nil || res.Refused > 0 {
-					t.Fatalf("%s → %s: %d refused, %v", from.Net.Self.Cert.NodeID, to.Net.Self.Cert.NodeID, res.Refused, err)
-				}
-			}
-		}
+	if err := node.HandOver(context.Background(), b.all()...); err != nil {
+		t.Fatal(err)
 	}
 }
 

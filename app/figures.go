@@ -157,10 +157,10 @@ func (s *figuresScreen) show(rep kpi.Report, err error, imgs [4]image.Image, err
 	set := func(name, v string) { s.cards[name].SetText(v) }
 	set("Received", fmt.Sprint(t.Received))
 	set("Needing a response", fmt.Sprint(t.NeedsResponse))
-	set("Response rate", percent(t.ResponseRate))
-	set("Median first response", minutes(t.MedianMinutes))
-	set("90th percentile", minutes(t.P90Minutes))
-	within := percent(t.WithinTarget)
+	set("Response rate", kpi.Share(t.ResponseRate))
+	set("Median first response", kpi.Minutes(t.MedianMinutes))
+	set("90th percentile", kpi.Minutes(t.P90Minutes))
+	within := kpi.Share(t.WithinTarget)
 	if rep.TargetMinutes > 0 && t.WithinTarget != nil {
 		within += fmt.Sprintf(" of %.0f min", rep.TargetMinutes)
 	}
@@ -185,21 +185,4 @@ func (s *figuresScreen) show(rep kpi.Report, err error, imgs [4]image.Image, err
 		}
 		img.Refresh()
 	}
-}
-
-func percent(p *float64) string {
-	if p == nil {
-		return "–"
-	}
-	return fmt.Sprintf("%.0f %%", *p*100)
-}
-
-func minutes(p *float64) string {
-	if p == nil {
-		return "–"
-	}
-	if *p >= 120 {
-		return fmt.Sprintf("%.1f h", *p/60)
-	}
-	return fmt.Sprintf("%.0f min", *p)
 }

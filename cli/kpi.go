@@ -87,9 +87,9 @@ func printReport(c *cmdCtx, r kpi.Report) {
 	t := r.Totals
 	c.printf("  Received            %d\n", t.Received)
 	c.printf("  Needing a response  %d\n", t.NeedsResponse)
-	c.printf("  Answered            %d (%s)\n", t.Answered, pct(t.ResponseRate))
-	c.printf("  First response      median %s, 90th percentile %s (in opening hours)\n", mins(t.MedianMinutes), mins(t.P90Minutes))
-	c.printf("  Within target       %s", pct(t.WithinTarget))
+	c.printf("  Answered            %d (%s)\n", t.Answered, kpi.Share(t.ResponseRate))
+	c.printf("  First response      median %s, 90th percentile %s (in opening hours)\n", kpi.Minutes(t.MedianMinutes), kpi.Minutes(t.P90Minutes))
+	c.printf("  Within target       %s", kpi.Share(t.WithinTarget))
 	if r.TargetMinutes > 0 {
 		c.printf(" (target %.0f minutes)", r.TargetMinutes)
 	}
@@ -107,26 +107,9 @@ func printReport(c *cmdCtx, r kpi.Report) {
 	if len(r.ByLocation) > 0 {
 		c.printf("\n  %-32s %-10s %9s %9s %9s %9s\n", "Location", "Region", "Received", "Answered", "Median", "In target")
 		for _, l := range r.ByLocation {
-			c.printf("  %-32s %-10s %9d %9s %9s %9s\n", l.Location, l.Region, l.Received, pct(l.ResponseRate), mins(l.MedianMinutes), pct(l.WithinTarget))
+			c.printf("  %-32s %-10s %9d %9s %9s %9s\n", l.Location, l.Region, l.Received, kpi.Share(l.ResponseRate), kpi.Minutes(l.MedianMinutes), kpi.Share(l.WithinTarget))
 		}
 	}
-}
-
-func pct(p *float64) string {
-	if p == nil {
-		return "–"
-	}
-	return fmt.Sprintf("%.0f %%", *p*100)
-}
-
-func mins(p *float64) string {
-	if p == nil {
-		return "–"
-	}
-	if *p >= 120 {
-		return fmt.Sprintf("%.1f h", *p/60)
-	}
-	return fmt.Sprintf("%.0f min", *p)
 }
 
 func counts(m map[string]int) string {

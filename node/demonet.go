@@ -230,7 +230,14 @@ func (dn *DemoNetwork) publishFigures(ctx context.Context, days int) error {
 
 // relay hands every node every change the others hold.
 func (dn *DemoNetwork) relay(ctx context.Context) error {
-	nodes := []*Node{dn.HQ, dn.Region, dn.store, dn.Harbor}
+	return HandOver(ctx, dn.HQ, dn.Region, dn.store, dn.Harbor)
+}
+
+// HandOver gives each of nodes (nil ones skipped) every change the others
+// hold and it lacks, as gossip would, straight from database to database:
+// the demo network's relay, and tests'. A change refused on the way is an
+// error.
+func HandOver(ctx context.Context, nodes ...*Node) error {
 	for _, from := range nodes {
 		if from == nil {
 			continue
@@ -255,8 +262,12 @@ func (dn *DemoNetwork) relay(ctx context.Context) error {
 				if err != nil {
 					return err
 				}
-				if _, err := to.Net.Rep.Receive(ctx, "demo-relay", raws); err != nil {
-					return fmt.Errorf("demo relay %s → %s: %w", from.Net.Self.Cert.NodeID, to.Net.Self.Cert.NodeID, err)
+				res, err := to.Net.Rep.Receive(ctx, from.Net.Self.Cert.NodeID, raws)
+				if err != nil {
+					return fmt.Errorf("hand over %s → %s: %w", from.Net.Self.Cert.NodeID, to.Net.Self.Cert.NodeID, err)
+				}
+				if res.Refused > 0 {
+					return fmt.Errorf("hand over %s → %s: %d changes refused", from.Net.Self.Cert.NodeID, to.Net.Self.Cert.NodeID, res.Refused)
 				}
 			}
 		}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/branchline/branchline/care/guidelines"
@@ -126,21 +127,11 @@ func (n *Node) networkDays(ctx context.Context, own string) ([]kpi.Day, error) {
 	}
 	slices.SortFunc(days, func(a, b kpi.Day) int {
 		if a.Location != b.Location {
-			return compare(a.Location, b.Location)
+			return strings.Compare(a.Location, b.Location)
 		}
-		return compare(a.Day, b.Day)
+		return strings.Compare(a.Day, b.Day)
 	})
 	return days, nil
-}
-
-func compare(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // ownDays computes this store's Days for the last back days to today.

@@ -14,23 +14,11 @@ import (
 	"github.com/branchline/branchline/sync/network"
 )
 
-// handOver gives to every change from holds that to lacks, as gossip
-// would (gossip itself is tested in sync/gossip): what to refuses fails
-// the test.
+// handOver gives to every change from holds that to lacks.
 func handOver(t *testing.T, ctx context.Context, from, to *Node) {
 	t.Helper()
-	heads, err := from.Store.FedHeads(ctx)
-	if err != nil {
+	if err := HandOver(ctx, from, to); err != nil {
 		t.Fatal(err)
-	}
-	for origin, head := range heads {
-		raws, err := from.Store.FedRange(ctx, origin, 1, head, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if res, err := to.Net.Rep.Receive(ctx, from.Net.Self.Cert.NodeID, raws); err != nil || res.Refused > 0 {
-			t.Fatalf("%s → %s: %d refused, %v", from.Net.Self.Cert.NodeID, to.Net.Self.Cert.NodeID, res.Refused, err)
-		}
 	}
 }
 

@@ -27,8 +27,8 @@ func WritePDF(w io.Writer, title string, rep kpi.Report, rows []kpi.LocationRow)
 	pdf.SetFont("Helvetica", "", 10)
 	t := rep.Totals
 	pdf.MultiCell(0, 5, tr(fmt.Sprintf("%s to %s, %d locations. Received %d, needing a response %d, answered %s. First response (opening hours): median %s, 90th percentile %s. Within target%s: %s. Unanswered over 72 h: %d.",
-		rep.From, rep.To, rep.Locations, t.Received, t.NeedsResponse, share(t.ResponseRate), mins(t.MedianMinutes), mins(t.P90Minutes),
-		targetText(rep.TargetMinutes), share(t.WithinTarget), t.Unanswered72h)), "", "L", false)
+		rep.From, rep.To, rep.Locations, t.Received, t.NeedsResponse, kpi.Share(t.ResponseRate), kpi.Minutes(t.MedianMinutes), kpi.Minutes(t.P90Minutes),
+		targetText(rep.TargetMinutes), kpi.Share(t.WithinTarget), t.Unanswered72h)), "", "L", false)
 	pdf.Ln(2)
 	y := pdf.GetY()
 	for i, draw := range []func(kpi.Report, Palette, Size) (image.Image, error){ResponseTimes, WithinTarget} {
@@ -67,8 +67,8 @@ func WritePDF(w io.Writer, title string, rep kpi.Report, rows []kpi.LocationRow)
 		if r.SentimentMean != nil {
 			sent = fmt.Sprintf("%+.2f", *r.SentimentMean)
 		}
-		for i, v := range []string{r.Location, r.Region, strconv.Itoa(r.Received), share(r.ResponseRate), mins(r.MedianMinutes),
-			mins(r.P90Minutes), share(r.WithinTarget), strconv.Itoa(r.Unanswered72h), sent} {
+		for i, v := range []string{r.Location, r.Region, strconv.Itoa(r.Received), kpi.Share(r.ResponseRate), kpi.Minutes(r.MedianMinutes),
+			kpi.Minutes(r.P90Minutes), kpi.Share(r.WithinTarget), strconv.Itoa(r.Unanswered72h), sent} {
 			pdf.CellFormat(cols[i].width, 5.5, tr(v), "", 0, "L", false, 0, "")
 		}
 		pdf.Ln(-1)
@@ -77,23 +77,6 @@ func WritePDF(w io.Writer, title string, rep kpi.Report, rows []kpi.LocationRow)
 		return fmt.Errorf("figures PDF: %w", err)
 	}
 	return pdf.Output(w)
-}
-
-func share(p *float64) string {
-	if p == nil {
-		return "–"
-	}
-	return fmt.Sprintf("%.0f %%", *p*100)
-}
-
-func mins(p *float64) string {
-	if p == nil {
-		return "–"
-	}
-	if *p >= 120 {
-		return fmt.Sprintf("%.1f h", *p/60)
-	}
-	return fmt.Sprintf("%.0f min", *p)
 }
 
 func targetText(m float64) string {

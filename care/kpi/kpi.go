@@ -18,6 +18,7 @@ import (
 	"math"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -193,18 +194,8 @@ func Compute(msgs []Message, o Options) (days []Day, frt []time.Duration) {
 	for _, d := range byDay {
 		days = append(days, *d)
 	}
-	slices.SortFunc(days, func(a, b Day) int { return cmpString(a.Day, b.Day) })
+	slices.SortFunc(days, func(a, b Day) int { return strings.Compare(a.Day, b.Day) })
 	return days, frt
-}
-
-func cmpString(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // Figures is the Day as the flat map a KPI record carries: only figures,

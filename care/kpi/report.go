@@ -1,7 +1,9 @@
 package kpi
 
 import (
+	"fmt"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -107,7 +109,7 @@ func Rollup(days []Day, f Filter) Report {
 		total.Add(c)
 		r.Daily = append(r.Daily, DayFigures{Day: day, Figures: c.figures()})
 	}
-	slices.SortFunc(r.Daily, func(a, b DayFigures) int { return cmpString(a.Day, b.Day) })
+	slices.SortFunc(r.Daily, func(a, b DayFigures) int { return strings.Compare(a.Day, b.Day) })
 	if r.From == "" && len(r.Daily) > 0 {
 		r.From = r.Daily[0].Day
 	}
@@ -119,7 +121,7 @@ func Rollup(days []Day, f Filter) Report {
 		for k, c := range perLoc {
 			r.ByLocation = append(r.ByLocation, LocationRow{Location: k.loc, Region: k.region, Figures: c.figures()})
 		}
-		slices.SortFunc(r.ByLocation, func(a, b LocationRow) int { return cmpString(a.Location, b.Location) })
+		slices.SortFunc(r.ByLocation, func(a, b LocationRow) int { return strings.Compare(a.Location, b.Location) })
 	}
 	return r
 }
@@ -223,4 +225,24 @@ func (c *Counts) figures() Figures {
 		}
 	}
 	return f
+}
+
+// Share formats a share as a percentage, "–" when unknown.
+func Share(p *float64) string {
+	if p == nil {
+		return "–"
+	}
+	return fmt.Sprintf("%.0f %%", *p*100)
+}
+
+// Minutes formats a time in minutes, in hours from two hours on, "–" when
+// unknown.
+func Minutes(p *float64) string {
+	if p == nil {
+		return "–"
+	}
+	if *p >= 120 {
+		return fmt.Sprintf("%.1f h", *p/60)
+	}
+	return fmt.Sprintf("%.0f min", *p)
 }

@@ -137,3 +137,31 @@ func BenchmarkBoard(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkKPIs reads back 20,000 daily summaries (one store's, a day
+// each, with realistic figures): what a rollup at headquarters pays to
+// load summaries from its database before adding them up. Per-summary
+// figures extrapolate to a brand's year.
+func BenchmarkKPIs(b *testing.B) {
+	ctx := context.Background()
+	w := newWorld(b)
+	store := w.books["store-a"]
+	figures := map[string]float64{"received": 34, "needs_response": 22, "answered": 18, "decided": 21, "within_target": 9,
+		"unanswered_72h": 1, "sentiment.positive": 12, "sentiment.neutral": 14, "sentiment.negative": 8, "sentiment.sum": 1.85,
+		"channel.facebook": 15, "channel.instagram": 12, "channel.google": 7, "stage.post_purchase": 20, "stage.none": 14,
+		"department.customer_care": 19, "department.marketing": 15, "frt.sum": 1260, "frt.8": 3, "frt.12": 4, "frt.18": 5, "frt.23": 4, "frt.27": 2}
+	start := time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC)
+	const n = 20000
+	for i := range n {
+		if err := store.PublishKPI(ctx, start.AddDate(0, 0, i).Format(time.DateOnly), figures); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for b.Loop() {
+		ks, bad, err := store.KPIs(ctx)
+		if err != nil || bad != 0 || len(ks) != n {
+			b.Fatalf("%d summaries, %d bad, %v", len(ks), bad, err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/n, "ns/summary")
+}
