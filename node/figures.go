@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/branchline/branchline/care/guidelines"
@@ -72,12 +70,11 @@ func (n *Node) KPI(ctx context.Context, q KPIQuery) (kpi.Report, error) {
 	if self != nil && self.Role == identity.RoleStore {
 		own = self.Location // as the network names it
 	}
-	days, err := n.networkDays(ctx, own)
+	f := kpi.Filter{Location: q.Location, Region: q.Region, From: q.From, To: q.To}
+	rep, err := n.rollupNetwork(ctx, own, f)
 	if err != nil {
 		return kpi.Report{}, err
 	}
-	f := kpi.Filter{Location: q.Location, Region: q.Region, From: q.From, To: q.To}
-	rep := kpi.Rollup(days, f)
 	rep.From, rep.To = q.From, q.To
 	if q.Location != "" && rep.Locations == 0 {
 		return rep, fmt.Errorf("%w: no daily figures of %q between %s and %s on this node", ErrNoFigures, q.Location, q.From, q.To)
@@ -95,43 +92,30 @@ func (n *Node) KPI(ctx context.Context, q KPIQuery) (kpi.Report, error) {
 	return rep, nil
 }
 
-// networkDays reads every daily summary this node holds, with this
-// store's own (if any) computed fresh from its messages, grouped by
-// location. A summary that does not parse is logged and left out.
-func (n *Node) networkDays(ctx context.Context, own string) ([]kpi.Day, error) {
-	recs, bad, err := n.Net.Book.KPIs(ctx)
+// rollupNetwork rolls up the daily summaries this node holds, with this
+// store's own days (if any) computed fresh from its messages in place of
+// the ones it published.
+func (n *Node) rollupNetwork(ctx context.Context, own string, f kpi.Filter) (kpi.Report, error) {
+	c, err := n.cube(ctx)
 	if err != nil {
-		return nil, err
+		return kpi.Report{}, err
 	}
-	if bad > 0 {
-		n.log.Warn("daily figures that do not decode were left out", "count", bad)
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if own == "" || (f.Location != "" && f.Location != own) {
+		return kpi.Rollup(c.days, f), nil
 	}
-	days := make([]kpi.Day, 0, len(recs))
-	for _, r := range recs {
-		if r.Location == own {
-			continue
+	days := make([]kpi.Day, 0, len(c.days))
+	for _, d := range c.days {
+		if d.Location != own {
+			days = append(days, d)
 		}
-		c, err := kpi.ParseFigures(r.Figures)
-		if err != nil {
-			n.log.Warn("daily figures left out", "location", r.Location, "day", r.Day, "err", err)
-			continue
-		}
-		days = append(days, kpi.Day{Location: r.Location, Region: r.Region, Day: r.Day, C: c})
 	}
-	if own != "" {
-		ownDays, err := n.ownDays(ctx, 400)
-		if err != nil {
-			return nil, err
-		}
-		days = append(days, ownDays...)
+	ownDays, err := n.ownDays(ctx, 400)
+	if err != nil {
+		return kpi.Report{}, err
 	}
-	slices.SortFunc(days, func(a, b kpi.Day) int {
-		if a.Location != b.Location {
-			return strings.Compare(a.Location, b.Location)
-		}
-		return strings.Compare(a.Day, b.Day)
-	})
-	return days, nil
+	return kpi.Rollup(append(days, ownDays...), f), nil
 }
 
 // ownDays computes this store's Days for the last back days to today.

@@ -61,6 +61,8 @@ type Node struct {
 	// in the process hands over instead of gossip.
 	DemoRelayed bool
 
+	kpi kpiCube // the network's daily summaries, parsed
+
 	opts Options
 	log  *slog.Logger
 	now  func() time.Time
