@@ -309,6 +309,13 @@ func TestConsolePublishAndCrisis(t *testing.T) {
 	if !strings.Contains(labelsText(su.crisis.box), "We have removed all lettuce") {
 		t.Fatalf("the bar does not show the statement: %s", labelsText(su.crisis.box))
 	}
+	// Inbox rows that mention a watch keyword get a badge.
+	if text, _ := rowBadges(desk.Item{Text: "Was the LETTUCE in my wrap recalled?"}, su.crisis.watching("Was the LETTUCE in my wrap recalled?")); !strings.Contains(text, "CRISIS WATCH lettuce") {
+		t.Errorf("badges for a watched message: %s", text)
+	}
+	if w := su.crisis.watching("Lovely fries"); w != "" {
+		t.Errorf("a message without watch keywords is watched for %q", w)
+	}
 	test.Tap(buttonIn(su.crisis.box, "Acknowledge"))
 	if len(su.crisis.shown) != 1 || !su.crisis.shown[0].Acked || buttonIn(su.crisis.box, "Acknowledge") != nil {
 		t.Fatalf("after acknowledging: %+v", su.crisis.shown)

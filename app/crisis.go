@@ -21,6 +21,9 @@ type crisisBar struct {
 	u    *ui
 	box  *fyne.Container
 	seen map[string]bool // broadcasts already announced
+	// watch are the watch keywords of the broadcasts of the last week,
+	// lower case: inbox rows that mention one get a badge.
+	watch []string
 	// shown are the broadcasts on display, for tests.
 	shown []records.CrisisView
 }
@@ -53,6 +56,16 @@ func (b *crisisBar) reload() {
 		}
 	}
 	b.shown = b.shown[:0]
+	b.watch = b.watch[:0]
+	for _, cr := range list {
+		if now.Sub(cr.At) < 7*24*time.Hour {
+			for _, k := range cr.Keywords {
+				if k = strings.ToLower(strings.TrimSpace(k)); k != "" {
+					b.watch = append(b.watch, k)
+				}
+			}
+		}
+	}
 	var objs []fyne.CanvasObject
 	for _, cr := range list {
 		if cr.Acked {
@@ -91,4 +104,18 @@ func (b *crisisBar) acknowledge(id string) {
 	}
 	b.u.notice("Acknowledged: headquarters can see that this store has the statement.")
 	b.reload()
+}
+
+// watching returns the first watch keyword text mentions, or "".
+func (b *crisisBar) watching(text string) string {
+	if len(b.watch) == 0 {
+		return ""
+	}
+	lower := strings.ToLower(text)
+	for _, k := range b.watch {
+		if strings.Contains(lower, k) {
+			return k
+		}
+	}
+	return ""
 }

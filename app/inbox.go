@@ -315,7 +315,7 @@ func (s *inboxScreen) updateRow(id widget.ListItemID, o fyne.CanvasObject) {
 	text, imp := responseClock(it, rt.TargetMinutes, rt.WarnMinutes, s.ui.node.Desk.OpenBetween, s.ui.now())
 	clock.Importance = imp
 	clock.SetText(text)
-	b, bimp := rowBadges(it)
+	b, bimp := rowBadges(it, s.ui.crisis.watching(it.Text))
 	badges.Importance = bimp
 	badges.SetText(b)
 	first.Refresh() // the clock's width changes with its text
@@ -353,12 +353,17 @@ func responseClock(it desk.Item, targetMin, warnMin int, open func(a, b time.Tim
 	}
 }
 
-// rowBadges lists a row's badges and stage, department and sentiment.
-func rowBadges(it desk.Item) (string, widget.Importance) {
+// rowBadges lists a row's badges and stage, department and sentiment;
+// watched is the crisis broadcast's watch keyword the message mentions.
+func rowBadges(it desk.Item, watched string) (string, widget.Importance) {
 	var parts []string
 	imp := widget.LowImportance
 	if it.Crisis != "" {
 		parts = append(parts, "CRISIS "+strings.ReplaceAll(it.Crisis, "_", " "))
+		imp = widget.DangerImportance
+	}
+	if watched != "" {
+		parts = append(parts, "CRISIS WATCH "+watched)
 		imp = widget.DangerImportance
 	}
 	if it.Escalated {
