@@ -212,11 +212,11 @@ func (t *Triager) Triage(in Input) Result {
 	c.question, c.questionWords = t.isQuestion(in.Text, toks)
 	c.friends = t.tagsOnlyFriends(toks)
 
-	t.findCrisis(h, &r, reason)
+	raw := t.rawSentiment(in)
+	t.findCrisis(h, &r, reason, c, raw)
 	c.press = h["crisis:press"] != nil
 	t.findListening(h, &r, reason, &c)
 
-	raw := t.rawSentiment(in)
 	t.stage(in, &r, reason, c)
 	r.Sentiment = t.adjustSentiment(in, &r, reason, c, raw)
 	t.department(in, &r, reason, c, len(toks))
@@ -225,9 +225,22 @@ func (t *Triager) Triage(in Input) Result {
 	return r
 }
 
-func (t *Triager) findCrisis(h map[string]*cueHits, r *Result, reason func(string, string, string, ...string)) {
+// gratefulFrom is the sentiment above which a thank-you with no complaint
+// in it does not raise an injury or food-safety signal: "after a rough day
+// at the hospital, Sam gave us free shakes, thank you" is not a report.
+const gratefulFrom = 0.5
+
+func (t *Triager) findCrisis(h map[string]*cueHits, r *Result, reason func(string, string, string, ...string), c cues, raw float64) {
+	thanked := slices.ContainsFunc(c.thanks.words, func(w string) bool {
+		return strings.HasPrefix(w, "thank") || strings.HasPrefix(w, "appreciat") || strings.HasPrefix(w, "grateful")
+	})
+	grateful := thanked && !c.complaint.any() && !c.careReq.any() && raw >= gratefulFrom
 	for _, cat := range crisisOrder {
 		if hit := h["crisis:"+cat]; hit != nil {
+			if grateful && (cat == "injury" || cat == "food_safety") {
+				reason("crisis", "grateful-not-a-report", "", hit.words...)
+				continue
+			}
 			r.Crisis = cat
 			reason("crisis", "crisis-keywords:"+cat, cat, hit.words...)
 			return

@@ -104,3 +104,20 @@ func BenchmarkTriage(b *testing.B) {
 	}
 	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "msgs/s")
 }
+
+// A thank-you that mentions a hospital is not an injury report; a thank-you
+// that reports illness still is.
+func TestGratitudeIsNotACrisisReport(t *testing.T) {
+	tr := New(guidelines.Default())
+	for _, c := range []struct {
+		text, crisis string
+	}{
+		{"Just wanted to say thank you to the whole Riverside crew. My husband and I came in after a really rough day at the hospital and Sam gave us free shakes. You have no idea how much that meant.", ""},
+		{"Thanks for nothing. My son was sick all night after your chicken strips, we ended up in the hospital.", "injury"},
+		{"Found a hair in my fries today 😂 still love you guys tho, maybe tell the kitchen to wear hairnets", "food_safety"},
+	} {
+		if got := tr.Triage(Input{Text: c.text, Kind: "comment", Platform: "facebook"}).Crisis; got != c.crisis {
+			t.Errorf("%q: crisis %q, want %q", c.text, got, c.crisis)
+		}
+	}
+}
