@@ -98,17 +98,7 @@ func Run(ctx context.Context, n *node.Node, opts Options) error {
 }
 
 // background runs work off the UI goroutine, then show on it.
-func (u *ui) background(work, show func()) {
-	if u.inline {
-		work()
-		show()
-		return
-	}
-	go func() {
-		work()
-		fyne.Do(show)
-	}()
-}
+func (u *ui) background(work, show func()) { inBackground(u.inline, work, show) }
 
 // runConsole runs headquarters' or a region's console (a node without a
 // location of its own).
@@ -325,19 +315,40 @@ func (u *ui) requireStaff() bool {
 }
 
 // showError reports err in a dialog.
-func (u *ui) showError(what string, err error) {
-	u.log.Warn(what, "err", err)
-	dialog.ShowError(fmt.Errorf("%s: %w", what, err), u.win)
-}
+func (u *ui) showError(what string, err error) { reportError(u.log, u.win, what, err) }
 
 // notice shows a line under the header until the next one.
-func (u *ui) notice(text string) {
-	u.banner.SetText(text)
+func (u *ui) notice(text string) { setBanner(u.banner, text) }
+
+// reportError logs err and shows it in a dialog of win.
+func reportError(log *slog.Logger, win fyne.Window, what string, err error) {
+	log.Warn(what, "err", err)
+	dialog.ShowError(fmt.Errorf("%s: %w", what, err), win)
+}
+
+// setBanner shows text in a banner label, or hides it when text is "".
+func setBanner(l *widget.Label, text string) {
+	l.SetText(text)
 	if text == "" {
-		u.banner.Hide()
+		l.Hide()
 	} else {
-		u.banner.Show()
+		l.Show()
 	}
+}
+
+// inBackground runs work off the UI goroutine, then show on it; inline
+// runs both at once on the caller's goroutine (tests: Fyne's test driver
+// runs fyne.Do at once, on the calling goroutine).
+func inBackground(inline bool, work, show func()) {
+	if inline {
+		work()
+		show()
+		return
+	}
+	go func() {
+		work()
+		fyne.Do(show)
+	}()
 }
 
 // onNewMessages runs on the UI goroutine when a poll brought messages.

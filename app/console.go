@@ -44,17 +44,7 @@ type console struct {
 }
 
 // background runs work off the UI goroutine, then show on it.
-func (c *console) background(work, show func()) {
-	if c.inline {
-		work()
-		show()
-		return
-	}
-	go func() {
-		work()
-		fyne.Do(show)
-	}()
-}
+func (c *console) background(work, show func()) { inBackground(c.inline, work, show) }
 
 func newConsole(a fyne.App, w fyne.Window, n *node.Node) *console {
 	c := &console{app: a, win: w, node: n, log: slog.New(slog.DiscardHandler), now: n.Now, self: n.Net.Self.Cert}
@@ -156,19 +146,9 @@ func (c *console) watch(ctx context.Context) {
 	}
 }
 
-func (c *console) showError(what string, err error) {
-	c.log.Warn(what, "err", err)
-	dialog.ShowError(fmt.Errorf("%s: %w", what, err), c.win)
-}
+func (c *console) showError(what string, err error) { reportError(c.log, c.win, what, err) }
 
-func (c *console) notice(text string) {
-	c.banner.SetText(text)
-	if text == "" {
-		c.banner.Hide()
-	} else {
-		c.banner.Show()
-	}
-}
+func (c *console) notice(text string) { setBanner(c.banner, text) }
 
 func (c *console) showTheme() {
 	sel := widget.NewRadioGroup([]string{themeSystem, themeLight, themeDark}, func(v string) {
