@@ -177,9 +177,7 @@ func newUI(a fyne.App, w fyne.Window, n *node.Node) *ui {
 	u.staff = u.defaultStaff()
 	u.progress = widget.NewProgressBarInfinite()
 	u.progress.Hide()
-	u.banner = widget.NewLabel("")
-	u.banner.Wrapping = fyne.TextWrapWord
-	u.banner.Hide()
+	u.banner = newBanner()
 	u.inbox = newInboxScreen(u)
 	u.conv = newConversationPane(u)
 	u.approvals = newApprovalsScreen(u)
@@ -324,6 +322,14 @@ func (u *ui) notice(text string) { setBanner(u.banner, text) }
 func reportError(log *slog.Logger, win fyne.Window, what string, err error) {
 	log.Warn(what, "err", err)
 	dialog.ShowError(fmt.Errorf("%s: %w", what, err), win)
+}
+
+// newBanner is a hidden, wrapping label for notices under a header.
+func newBanner() *widget.Label {
+	l := widget.NewLabel("")
+	l.Wrapping = fyne.TextWrapWord
+	l.Hide()
+	return l
 }
 
 // setBanner shows text in a banner label, or hides it when text is "".

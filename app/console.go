@@ -48,9 +48,7 @@ func (c *console) background(work, show func()) { inBackground(c.inline, work, s
 
 func newConsole(a fyne.App, w fyne.Window, n *node.Node) *console {
 	c := &console{app: a, win: w, node: n, log: slog.New(slog.DiscardHandler), now: n.Now, self: n.Net.Self.Cert}
-	c.banner = widget.NewLabel("")
-	c.banner.Wrapping = fyne.TextWrapWord
-	c.banner.Hide()
+	c.banner = newBanner()
 	c.board = newBoardScreen(c)
 	c.figures = newLeagueScreen(c)
 	c.crisis = newCrisisScreen(c)

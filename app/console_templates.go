@@ -30,26 +30,13 @@ type templateLevelsScreen struct {
 
 func newTemplateLevelsScreen(c *console) *templateLevelsScreen {
 	s := &templateLevelsScreen{c: c, sel: -1, status: widget.NewLabel(""), detail: container.NewVBox(widget.NewLabel("Select a template."))}
-	s.list = widget.NewList(func() int { return len(s.versions) },
-		func() fyne.CanvasObject {
-			return container.NewBorder(nil, nil, nil, widget.NewLabel("Region Pacific Northwest"), widget.NewLabel("Template title"))
-		},
-		func(i widget.ListItemID, o fyne.CanvasObject) {
-			if i >= len(s.versions) {
-				return
-			}
-			v := s.versions[i]
-			row := o.(*fyne.Container)
-			row.Objects[0].(*widget.Label).SetText(fmt.Sprintf("%s (%s)", v.Template.Title, v.Template.Name))
-			lvl := row.Objects[1].(*widget.Label)
-			lvl.SetText(scopeName(v.Scope))
-			lvl.Importance = widget.MediumImportance
-			if s.overridden(v) != nil {
-				lvl.SetText(scopeName(v.Scope) + " (overrides headquarters)")
-				lvl.Importance = widget.WarningImportance
-			}
-			lvl.Refresh()
-		})
+	s.list = newTemplateList(func() int { return len(s.versions) }, func(i int) (string, string, bool) {
+		v := s.versions[i]
+		if s.overridden(v) != nil {
+			return templateTitle(v.Template), scopeName(v.Scope) + " (overrides headquarters)", true
+		}
+		return templateTitle(v.Template), scopeName(v.Scope), false
+	})
 	s.list.OnSelected = func(i widget.ListItemID) { s.sel = i; s.showDetail() }
 	return s
 }

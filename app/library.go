@@ -11,6 +11,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/branchline/branchline/care/desk"
+	"github.com/branchline/branchline/care/templates"
 )
 
 // libraryScreen is the store's template library: every template with
@@ -30,29 +31,14 @@ var levelNames = map[string]string{desk.LevelHQ: "Headquarters", desk.LevelRegio
 
 func newLibraryScreen(u *ui) *libraryScreen {
 	s := &libraryScreen{u: u, sel: -1, status: widget.NewLabel(""), detail: container.NewVBox(widget.NewLabel("Select a template."))}
-	s.list = widget.NewList(func() int { return len(s.entries) },
-		func() fyne.CanvasObject {
-			return container.NewBorder(nil, nil, nil, widget.NewLabel("Headquarters"), widget.NewLabel("Template title"))
-		},
-		func(i widget.ListItemID, o fyne.CanvasObject) {
-			if i >= len(s.entries) {
-				return
-			}
-			e := s.entries[i]
-			row := o.(*fyne.Container)
-			row.Objects[0].(*widget.Label).SetText(fmt.Sprintf("%s (%s)", e.Template.Title, e.Template.Name))
-			lvl := row.Objects[1].(*widget.Label)
-			text := levelNames[e.Level]
-			if e.Level == desk.LevelStore && e.Inherited != nil {
-				text = "This store (overrides " + levelNames[e.InheritedLevel] + ")"
-			}
-			lvl.SetText(text)
-			lvl.Importance = widget.MediumImportance
-			if e.Level == desk.LevelStore {
-				lvl.Importance = widget.WarningImportance
-			}
-			lvl.Refresh()
-		})
+	s.list = newTemplateList(func() int { return len(s.entries) }, func(i int) (string, string, bool) {
+		e := s.entries[i]
+		text := levelNames[e.Level]
+		if e.Level == desk.LevelStore && e.Inherited != nil {
+			text = "This store (overrides " + levelNames[e.InheritedLevel] + ")"
+		}
+		return templateTitle(e.Template), text, e.Level == desk.LevelStore
+	})
 	s.list.OnSelected = func(i widget.ListItemID) { s.sel = i; s.showDetail() }
 	return s
 }
@@ -167,3 +153,30 @@ func whose(level string) string {
 	}
 	return "headquarters'"
 }
+
+// newTemplateList is a list of templates, each with its level on the
+// right; row gives a row's title, level and whether to mark the level
+// (a local version or an override).
+func newTemplateList(count func() int, row func(i int) (title, level string, marked bool)) *widget.List {
+	return widget.NewList(count,
+		func() fyne.CanvasObject {
+			return container.NewBorder(nil, nil, nil, widget.NewLabel("Region Pacific Northwest"), widget.NewLabel("Template title"))
+		},
+		func(i widget.ListItemID, o fyne.CanvasObject) {
+			if i >= count() {
+				return
+			}
+			title, level, marked := row(i)
+			r := o.(*fyne.Container)
+			r.Objects[0].(*widget.Label).SetText(title)
+			lvl := r.Objects[1].(*widget.Label)
+			lvl.SetText(level)
+			lvl.Importance = widget.MediumImportance
+			if marked {
+				lvl.Importance = widget.WarningImportance
+			}
+			lvl.Refresh()
+		})
+}
+
+func templateTitle(t templates.Template) string { return fmt.Sprintf("%s (%s)", t.Title, t.Name) }
