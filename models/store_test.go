@@ -195,6 +195,10 @@ func TestFullTextSearch(t *testing.T) {
 		{"soggy", []string{"fb-1"}},
 		{"SOGGY fries", []string{"fb-1"}},
 		{"smoke*", []string{"fb-2"}},        // a star asks for a prefix
+		{"SMOKE*", []string{"fb-2"}},        // of any case
+		{"crèm*", []string{"fb-3"}},         // with diacritics, folded
+		{"fri* cold", []string{"fb-1"}},     // beside whole words
+		{"zzz*", nil},                       // that no word begins with
 		{"smoke", nil},                      // otherwise words are whole
 		{"sm*", nil},                        // and a prefix has three letters or more
 		{"creme brulee", []string{"fb-3"}},  // diacritics folded
@@ -217,6 +221,62 @@ func TestFullTextSearch(t *testing.T) {
 				t.Errorf("search %q = %v, want %v", tt.query, got, tt.want)
 			}
 		})
+	}
+}
+
+// TestPrefixSearchSpelledOut: a prefix is searched as the terms that begin
+// with it, newest first and paged like any search, and a prefix that
+// matches too many terms to spell out is left to FTS5 with the same result.
+func TestPrefixSearchSpelledOut(t *testing.T) {
+	s, _ := openTest(t)
+	ctx := context.Background()
+	l := mustLocation(t, s)
+	var msgs []Inbound
+	for i := range maxPrefixTerms + 8 {
+		msgs = append(msgs, inbound(i+1, fmt.Sprintf("combo%02d please, and a burger", i), true))
+	}
+	if _, err := s.InsertInbound(ctx, l.ID, msgs); err != nil {
+		t.Fatal(err)
+	}
+	terms, ok, err := s.prefixTerms(ctx, "combo0")
+	if err != nil || !ok || len(terms) != 10 || terms[0] != "combo00" || terms[9] != "combo09" {
+		t.Fatalf("prefixTerms(combo0) = %v, %v, %v; want combo00 to combo09", terms, ok, err)
+	}
+	if _, ok, err := s.prefixTerms(ctx, "combo"); err != nil || ok {
+		t.Fatalf("prefixTerms(combo) = %v, %v; want too many to spell out", ok, err)
+	}
+	for _, tt := range []struct {
+		query string
+		want  int
+	}{
+		{"combo0*", 10},                // spelled out
+		{"combo*", maxPrefixTerms + 8}, // left to FTS5
+		{"combo* burg*", maxPrefixTerms + 8},
+		{"combo1* pizza", 0},
+	} {
+		var got []string
+		after := ""
+		for {
+			rows, next, err := s.Inbox(ctx, InboxQuery{Search: tt.query, Limit: 7, After: after})
+			if err != nil {
+				t.Fatalf("search %q: %v", tt.query, err)
+			}
+			for _, r := range rows {
+				got = append(got, r.PlatformID)
+			}
+			if next == "" {
+				break
+			}
+			after = next
+		}
+		if len(got) != tt.want {
+			t.Errorf("search %q found %d messages, want %d", tt.query, len(got), tt.want)
+		}
+		for i := 1; i < len(got); i++ {
+			if got[i-1] == got[i] {
+				t.Errorf("search %q listed %s twice", tt.query, got[i])
+			}
+		}
 	}
 }
 
