@@ -386,13 +386,14 @@ func ftsString(w string) string { return `"` + strings.ReplaceAll(w, `"`, `""`) 
 // into; a prefix that matches more is left to FTS5.
 const maxPrefixTerms = 32
 
-// ftsMatch is ftsQuery with each prefix spelled out as the indexed terms
-// that begin with it ("burg*" becomes burger OR burgers OR ...). FTS5
-// reads a prefix's whole merged doclist before it can return the newest
-// match, while an OR of terms is walked newest first and stops at a full
-// page: "burg*" over 1,000,000 messages takes 10 ms so, 88 ms as a prefix
-// (BenchmarkSearch1M). It reports
-// "" when a prefix matches no term at all, so nothing can match.
+// ftsMatch turns what a user typed into a safe FTS5 query (every word
+// must appear; FTS5's own syntax has no effect), with each prefix spelled
+// out as the indexed terms that begin with it ("burg*" becomes burger OR
+// burgers OR ...). FTS5 reads a prefix's whole merged doclist before it can
+// return the newest match, while an OR of terms is walked newest first and
+// stops at a full page: "burg*" over 1,000,000 messages takes 10 ms so,
+// 88 ms as a prefix (BenchmarkSearch1M). It reports "" when a prefix
+// matches no term at all, so nothing can match.
 func (s *Store) ftsMatch(ctx context.Context, input string) (string, error) {
 	var parts []string
 	for _, w := range ftsWords(input) {
