@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 )
 
@@ -18,6 +19,49 @@ import (
 type Account struct {
 	Platform string
 	Handle   string
+	// Server is the platform's API address for this account when it has
+	// one of its own (a Mastodon server, or a test server); "" means the
+	// platform's public API.
+	Server string
+	// RemoteID is the platform's own ID of what the account is: a
+	// Facebook Page ID, an Instagram professional account ID, a Google
+	// Business Profile location ("accounts/1/locations/2"); "" when the
+	// handle is enough.
+	RemoteID string
+}
+
+// Key names the account in a credential vault: one secret per account.
+func (a Account) Key() string { return a.Platform + "/" + a.Handle }
+
+// Token is an account's secret. It lives in the credential vault, never in
+// the database, a log or an export; printing one shows no secret.
+type Token struct {
+	AccessToken  string    `json:"access_token"`
+	RefreshToken string    `json:"refresh_token,omitempty"`
+	TokenType    string    `json:"token_type,omitempty"`
+	Expiry       time.Time `json:"expiry,omitzero"`
+}
+
+// String hides the secrets, so %v and %+v never print them.
+func (t Token) String() string {
+	if t.Expiry.IsZero() {
+		return "Token{redacted}"
+	}
+	return "Token{redacted, expires " + t.Expiry.UTC().Format(time.RFC3339) + "}"
+}
+
+// GoString hides the secrets from %#v too.
+func (t Token) GoString() string { return t.String() }
+
+// LogValue hides the secrets from log/slog.
+func (t Token) LogValue() slog.Value { return slog.StringValue(t.String()) }
+
+// Credentials gives a channel the token of an account and keeps a
+// refreshed one. Token returns an error wrapping ErrAuth when the account
+// has no token (never connected, or disconnected).
+type Credentials interface {
+	Token(ctx context.Context, acc Account) (Token, error)
+	SaveToken(ctx context.Context, acc Account, t Token) error
 }
 
 // Item is something a customer wrote, as the platform reports it.
@@ -72,6 +116,22 @@ type Channel interface {
 	FindReply(ctx context.Context, req ReplyRequest) (remoteID string, found bool, err error)
 }
 
+// Identity is who an account's token speaks for, as the platform says.
+type Identity struct {
+	Handle      string // the account's handle on the platform, as Branchline names it
+	DisplayName string
+	RemoteID    string // see Account.RemoteID
+	// Expiry is when the token stops working, when the platform says
+	// (zero: no known expiry).
+	Expiry time.Time
+}
+
+// Verifier is a channel that can check an account's token before it is
+// saved, and say whose it is: connecting an account calls it.
+type Verifier interface {
+	Verify(ctx context.Context, acc Account, t Token) (Identity, error)
+}
+
 // Error kinds a channel reports, for the outbox to decide what to do.
 var (
 	// ErrPermanent: the platform refused the request and will refuse it
@@ -87,9 +147,15 @@ var (
 // RateLimitError carries the platform's requested wait.
 type RateLimitError struct {
 	RetryAfter time.Duration
+	// Reason says which limit, when the platform tells ("HTTP 429",
+	// "X-Business-Use-Case-Usage at 100 %").
+	Reason string
 }
 
 func (e *RateLimitError) Error() string {
+	if e.Reason != "" {
+		return fmt.Sprintf("%v (%s): retry after %s", ErrRateLimited, e.Reason, e.RetryAfter)
+	}
 	return fmt.Sprintf("%v: retry after %s", ErrRateLimited, e.RetryAfter)
 }
 
