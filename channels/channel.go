@@ -94,7 +94,14 @@ type ReplyRequest struct {
 	InReplyTo string
 	ThreadID  string
 	Kind      string
-	Text      string
+	// Recipient is the platform's user ID of who wrote the message
+	// answered (a Messenger PSID, a Mastodon account ID), RecipientName
+	// their name or handle as the platform showed it, and WrittenAt when
+	// they wrote it: messaging windows run from there.
+	Recipient     string
+	RecipientName string
+	WrittenAt     time.Time
+	Text          string
 	// Private asks for a direct message instead of a public reply.
 	Private bool
 	// IdempotencyKey is unique per reply and the same on every attempt.

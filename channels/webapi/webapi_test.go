@@ -34,7 +34,7 @@ func TestCheck(t *testing.T) {
 		{429, http.Header{"X-Ratelimit-Reset": {now.Add(5 * time.Minute).Format(time.RFC3339Nano)}}, channels.ErrRateLimited, 5 * time.Minute},
 		{429, http.Header{"X-Ratelimit-Reset": {fmt.Sprint(now.Add(30 * time.Second).Unix())}}, channels.ErrRateLimited, 30 * time.Second},
 		{429, nil, channels.ErrRateLimited, DefaultRetryAfter},
-		{429, http.Header{"Retry-After": {"0"}}, channels.ErrRateLimited, time.Second},      // at least a second
+		{429, http.Header{"Retry-After": {"0"}}, channels.ErrRateLimited, time.Second},          // at least a second
 		{429, http.Header{"Retry-After": {"9999999"}}, channels.ErrRateLimited, 24 * time.Hour}, // at most a day
 		{429, http.Header{"Retry-After": {"soon"}}, channels.ErrRateLimited, DefaultRetryAfter},
 	}
