@@ -329,6 +329,19 @@ var migrations = []migration{
 		// stores nothing.
 		`CREATE VIRTUAL TABLE messages_fts_terms USING fts5vocab(messages_fts, row)`,
 	}},
+	{7, "connected accounts", []string{
+		// Where the account lives on its platform (a Mastodon server, a
+		// Page ID, a Google location), and what its connection knows:
+		// when the token expires (the token itself is in the credential
+		// vault, never here), the last poll that worked, and until when
+		// the platform asked us to wait.
+		`ALTER TABLE accounts ADD COLUMN server TEXT NOT NULL DEFAULT ''`,
+		`ALTER TABLE accounts ADD COLUMN remote_id TEXT NOT NULL DEFAULT ''`,
+		`ALTER TABLE accounts ADD COLUMN token_expires_at DATETIME`,
+		`ALTER TABLE accounts ADD COLUMN last_success_at DATETIME`,
+		`ALTER TABLE accounts ADD COLUMN rate_limited_until DATETIME`,
+		`ALTER TABLE accounts ADD COLUMN connected_at DATETIME`,
+	}},
 }
 
 // SchemaVersion is the newest schema this build knows.

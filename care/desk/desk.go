@@ -38,6 +38,9 @@ type Desk struct {
 	checker  *brand.Checker
 	hours    kpi.Hours // the location's, read once
 	hoursOK  bool
+
+	pollMu  sync.Mutex
+	polling map[int64]bool // accounts being polled now
 }
 
 // Option configures a Desk.

@@ -36,7 +36,7 @@ type Store interface {
 	Account(ctx context.Context, id int64) (models.Account, error)
 	MessageByID(ctx context.Context, id int64) (models.MessageRow, error)
 	ConversationByID(ctx context.Context, id int64) (models.Conversation, error)
-	SavePollState(ctx context.Context, id int64, cursor, state, lastErr string) error
+	MarkAccount(ctx context.Context, id int64, state, lastErr string, until time.Time) error
 }
 
 // Backoff is the retry policy.
@@ -268,7 +268,7 @@ func (o *Outbox) request(ctx context.Context, r models.Reply) (channels.ReplyReq
 		return channels.ReplyRequest{}, nil, err
 	}
 	return channels.ReplyRequest{
-		Account:        channels.Account{Platform: acc.Platform, Handle: acc.Handle},
+		Account:        channels.Account{Platform: acc.Platform, Handle: acc.Handle, Server: acc.Server, RemoteID: acc.RemoteID},
 		InReplyTo:      m.PlatformID,
 		ThreadID:       conv.ThreadID,
 		Kind:           m.Kind,
@@ -288,9 +288,13 @@ func (o *Outbox) handleError(ctx context.Context, r models.Reply, err error, rep
 	case errors.Is(err, channels.ErrPermanent):
 		o.fail(ctx, r, err, rep)
 	case errors.As(err, &rl):
-		o.retryAt(ctx, r, err, o.now().Add(rl.RetryAfter), rep)
+		until := o.now().Add(rl.RetryAfter)
+		if serr := o.store.MarkAccount(ctx, r.AccountID, models.AccountRateLimited, err.Error(), until); serr != nil {
+			o.log.Error("mark account rate limited", "account", r.AccountID, "err", serr)
+		}
+		o.retryAt(ctx, r, err, until, rep)
 	case errors.Is(err, channels.ErrAuth):
-		if serr := o.store.SavePollState(ctx, r.AccountID, "", models.AccountReconnectNeeds, err.Error()); serr != nil {
+		if serr := o.store.MarkAccount(ctx, r.AccountID, models.AccountReconnectNeeds, err.Error(), time.Time{}); serr != nil {
 			o.log.Error("mark account reconnect needed", "account", r.AccountID, "err", serr)
 		}
 		o.retryAt(ctx, r, err, o.now().Add(o.backoff.Max), rep)
