@@ -106,32 +106,75 @@ func TestOverlongLineIsReportedAndSkipped(t *testing.T) {
 }
 
 // FuzzParse checks that no input makes the parser panic, and that whatever
-// it accepts is valid and placed on a real line.
+// it accepts is valid and placed on a real line. Each input is also read
+// the other way its format allows: a CSV input through a column map with
+// defaults and stable IDs (twice, to check the IDs do not change), a JSON
+// input as a Google reviews file.
 func FuzzParse(f *testing.F) {
 	f.Add("platform,account,id,thread,author,author_id,text,created_at,kind,rating\nfacebook,a,1,,b,,hi,2026-11-20T10:00:00Z,comment,\n", true)
 	f.Add(`{"platform":"google","account":"a","id":"r","created_at":"2026-11-20T10:00:00Z","kind":"review","rating":5}`+"\n", false)
 	f.Add("\"unterminated,\n", true)
 	f.Add("{\"platform\":\n", false)
+	f.Add("Reviewer,Review Text,Date,Stars\nJess,\"Cold, fries\",11/18/2026 7:04 PM,2\nEli,,2026-11-17T12:30:00Z,5\n", true)
+	f.Add("\ufeffreview text,DATE,reviewer,id\nhi,1700000000,a,\n", true)
+	f.Add("{\"reviews\": [\n{\"name\": \"accounts/1/locations/2/reviews/a\", \"reviewer\": {\"displayName\": \"J\"}, \"starRating\": \"TWO\",\n \"comment\": \"x\", \"createTime\": \"2026-11-20T10:00:00Z\", \"reviewReply\": {\"comment\": \"y\", \"updateTime\": \"2026-11-20T11:00:00Z\"}},\nnull, 5, {\"starRating\": \"SIX\"}]}\n", false)
 	f.Fuzz(func(t *testing.T, input string, csvFormat bool) {
 		opts := Options{Format: JSONLines}
 		if csvFormat {
 			opts.Format = CSV
 		}
 		lines := strings.Count(input, "\n") + 1
-		_, err := Parse(strings.NewReader(input), opts, func(r Record) error {
+		check := func(r Record) {
 			if r.Line < 1 || r.Line > lines {
 				t.Fatalf("record on line %d of a %d-line input", r.Line, lines)
 			}
-			if r.Platform == "" || r.Account == "" || r.ID == "" || r.CreatedAt.IsZero() {
+			if r.Platform == "" || r.Account == "" || r.ID == "" || r.CreatedAt.IsZero() || r.Kind == "" {
 				t.Fatalf("accepted an incomplete record %+v", r)
 			}
 			if r.Text == "" && r.Rating == 0 {
 				t.Fatalf("accepted a record with neither text nor rating: %+v", r)
 			}
-			return nil
-		})
+		}
+		_, err := Parse(strings.NewReader(input), opts, func(r Record) error { check(r); return nil })
 		if err != nil && !errors.Is(err, ErrNoHeader) && csvFormat {
 			t.Fatalf("CSV input failed with %v", err)
+		}
+
+		if csvFormat {
+			mapped := Options{Format: CSV, Map: map[string]string{"author": "Reviewer", "text": "Review Text", "created_at": "Date", "rating": "Stars"},
+				Platform: "yelp", Account: "ck", Kind: "review", TimeLayout: "01/02/2006 3:04 PM"}
+			var ids []string
+			errs1, err := Parse(strings.NewReader(input), mapped, func(r Record) error { check(r); ids = append(ids, r.ID); return nil })
+			if err != nil && !errors.Is(err, ErrNoHeader) {
+				t.Fatalf("mapped CSV input failed with %v", err)
+			}
+			i := 0
+			errs2, _ := Parse(strings.NewReader(input), mapped, func(r Record) error {
+				if i >= len(ids) || ids[i] != r.ID {
+					t.Fatalf("a second read of the same input gave record %d the ID %s", i, r.ID)
+				}
+				i++
+				return nil
+			})
+			if i != len(ids) || len(errs1) != len(errs2) {
+				t.Fatalf("a second read kept %d records and refused %d rows, the first %d and %d", i, len(errs2), len(ids), len(errs1))
+			}
+			return
+		}
+		errs, err := Parse(strings.NewReader(input), Options{Format: GoogleReviews, Account: "ck"}, func(r Record) error {
+			check(r)
+			if r.Platform != "google" || r.Kind != "review" || r.Account != "ck" {
+				t.Fatalf("a Google review read as %+v", r)
+			}
+			return nil
+		})
+		if err != nil && !errors.Is(err, ErrNotGoogleReviews) {
+			t.Fatalf("Google reviews input failed with %v", err)
+		}
+		for _, e := range errs {
+			if e.Line < 1 || e.Line > lines {
+				t.Fatalf("row error on line %d of a %d-line input: %v", e.Line, lines, e)
+			}
 		}
 	})
 }
