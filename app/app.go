@@ -198,6 +198,9 @@ func (u *ui) install() {
 	u.win.SetMainMenu(u.mainMenu())
 	u.addShortcuts()
 	u.setupTray()
+	if !u.inline {
+		u.node.SetPassphrasePrompt(u.askPassphrase)
+	}
 	u.refreshCounts()
 	u.watchEscalations() // takes stock, so later changes are noticed
 	u.crisis.reload()

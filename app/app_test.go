@@ -528,8 +528,8 @@ func TestSettingsThemeAndPIN(t *testing.T) {
 	u, _ := newTestUI(t, n)
 	signIn(t, u, "maria", "")
 	selectTab(u.tabs, "Settings")
-	if len(u.settings.accounts.Objects) != 5 {
-		t.Errorf("accounts listed: %d", len(u.settings.accounts.Objects))
+	if len(u.settings.accounts.rows) != 5 {
+		t.Errorf("accounts listed: %d", len(u.settings.accounts.rows))
 	}
 	u.settings.theme.SetSelected(themeDark)
 	if u.app.Preferences().String(prefTheme) != themeDark {

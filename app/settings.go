@@ -14,7 +14,6 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/branchline/branchline/care/desk"
-	"github.com/branchline/branchline/internal/humanize"
 	"github.com/branchline/branchline/models"
 )
 
@@ -36,7 +35,7 @@ const (
 // and their roles and PINs, notifications and the theme.
 type settingsScreen struct {
 	ui       *ui
-	accounts *fyne.Container
+	accounts *accountsSection
 	staff    *fyne.Container
 	notify   *widget.Check
 	theme    *widget.RadioGroup
@@ -48,7 +47,7 @@ type settingsScreen struct {
 const noDepartment = "no department"
 
 func newSettingsScreen(u *ui) *settingsScreen {
-	s := &settingsScreen{ui: u, accounts: container.NewVBox(), staff: container.NewVBox()}
+	s := &settingsScreen{ui: u, accounts: newAccountsSection(u), staff: container.NewVBox()}
 	s.notify = widget.NewCheck("Notify me of urgent messages, missed targets and escalations", func(on bool) {
 		u.app.Preferences().SetBool(prefNotifications, on)
 	})
@@ -71,7 +70,7 @@ func (s *settingsScreen) content() fyne.CanvasObject {
 	}
 	setPIN := widget.NewButton("Set my PIN…", func() { s.ui.showSetPIN(s.ui.staff.Handle) })
 	return container.NewVScroll(container.NewVBox(
-		heading("Connected accounts"), s.accounts,
+		heading("Accounts"), s.accounts.box,
 		widget.NewSeparator(),
 		heading("Staff and roles"),
 		wrapped("Managers send and approve; crew send, and ask for approval when a check blocks; trainees' replies wait for a manager. "+
@@ -86,17 +85,7 @@ func (s *settingsScreen) content() fyne.CanvasObject {
 
 func (s *settingsScreen) reload() {
 	ctx := context.Background()
-	s.accounts.RemoveAll()
-	accs, err := s.ui.node.Store.Accounts(ctx)
-	if err != nil {
-		s.accounts.Add(wrapped("Could not read the accounts: " + err.Error()))
-	}
-	for _, a := range accs {
-		s.accounts.Add(container.NewBorder(nil, nil, newPlatformBadgeFor(a.Platform), nil, wrapped(accountLine(a, s.ui))))
-	}
-	if len(accs) == 0 && err == nil {
-		s.accounts.Add(wrapped("No accounts connected."))
-	}
+	s.accounts.reload()
 	s.staff.RemoveAll()
 	s.departments = map[string]*widget.Select{}
 	staff, err := s.ui.node.Store.StaffList(ctx)
@@ -145,17 +134,6 @@ func wrapped(text string) *widget.Label {
 	l := widget.NewLabel(text)
 	l.Wrapping = fyne.TextWrapWord
 	return l
-}
-
-func accountLine(a models.Account, u *ui) string {
-	line := fmt.Sprintf("%s %s (%s) · %s", platformName(a.Platform), a.Handle, a.Purpose, strings.ReplaceAll(orDefault(a.State, "connected"), "_", " "))
-	if a.LastPolledAt != nil {
-		line += " · last polled " + humanize.Age(u.now().Sub(*a.LastPolledAt)) + " ago"
-	}
-	if a.LastError != "" {
-		line += " · " + a.LastError
-	}
-	return line
 }
 
 func orDefault(s, d string) string {

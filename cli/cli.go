@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/branchline/branchline/care/desk"
+	"github.com/branchline/branchline/channels/vault"
 	"github.com/branchline/branchline/node"
 )
 
@@ -73,7 +74,9 @@ type command struct {
 var commands = []command{
 	{"inbox", "[--filter needs-response|unanswered|all] [--search TEXT] [--limit N] [--after CURSOR]", "list messages, newest first", runInbox},
 	{"show", "ID", "show a message, its conversation, triage reasons and replies", runShow},
-	{"import", "FILE", "import messages from JSON Lines or CSV (fields: platform,account,id,thread,author,author_id,text,created_at,kind,rating)", runImport},
+	{"import", "FILE [--map FIELD=COLUMN ...] [--platform P] [--account A] [--kind K] [--time-layout L]",
+		"import messages from JSON Lines or CSV (fields: platform,account,id,thread,author,author_id,text,created_at,kind,rating), " +
+			"a platform's CSV export with its columns named by --map, or a Google reviews file (see docs/import.md)", runImport},
 	{"reply", "ID (--text T | --template NAME [--var k=v ...]) [--as STAFF] [--private] [--override REASON] [--for-approval]", "reply to a message", runReply},
 	{"approve", "REPLY_ID [--note T] [--text EDITED] [--override REASON] [--as MANAGER]", "approve a reply waiting for a manager", runApprove},
 	{"reject", "REPLY_ID --note T [--as MANAGER]", "send a reply back to its author with feedback", runReject},
@@ -266,6 +269,15 @@ func (c *cmdCtx) open(ctx context.Context, opts node.Options) (*node.Node, error
 		return nil, err
 	}
 	opts.Now = c.env.Now
+	if opts.Passphrase == nil {
+		// The credentials file's passphrase, where the machine has no
+		// keyring service: from the environment only, never an argument.
+		opts.Passphrase = func(context.Context, bool) (string, error) { return c.env.Getenv(vault.EnvPassphrase), nil }
+	}
+	if opts.GoogleClientID == "" {
+		opts.GoogleClientID = c.env.Getenv(node.EnvGoogleClientID)
+		opts.GoogleClientSecret = c.env.Getenv(node.EnvGoogleClientSecret)
+	}
 	if opts.Logger == nil {
 		opts.Logger = c.env.Logger
 	}

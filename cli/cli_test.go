@@ -230,6 +230,37 @@ func TestImportReportsBadRowsAndIsIdempotent(t *testing.T) {
 	}
 }
 
+func TestImportAPlatformExportByItsColumns(t *testing.T) {
+	dir := demoCopy(t)
+	file := filepath.Join(t.TempDir(), "reviews-export.csv")
+	os.WriteFile(file, []byte("Reviewer,Stars,Date,Review Text\n"+
+		"Dana W.,2,11/21/2026 7:15 PM,Waited 40 minutes for a burger. Is the kitchen short-staffed?\n"+
+		"Eli P.,5,yesterday,Best shakes in town\n"+
+		"Fay W.,5,11/22/2026 12:05 PM,Lovely staff and great fries\n"), 0o600)
+	args := []string{"import", file, "--map", "author=Reviewer,rating=Stars,created_at=Date", "--map", "text=Review Text",
+		"--platform", "yelp", "--account", "copper-kettle-riverside", "--kind", "review", "--time-layout", "01/02/2006 3:04 PM", "--json"}
+	for i, want := range []int{2, 0} {
+		res := runCLI(t, dir, "", args...)
+		var rep desk.ImportReport
+		res.decode(t, &rep)
+		if res.code != 0 || rep.Inserted != want || rep.Rejected != 1 || rep.Errors[0].Line != 3 || !strings.Contains(rep.Errors[0].Error(), "Date") {
+			t.Fatalf("import %d: %d %+v %s", i+1, res.code, rep, res.stderr)
+		}
+	}
+	res := runCLI(t, dir, "", "inbox", "--search", "short staffed", "--filter", "all", "--json")
+	var items []desk.Item
+	res.decode(t, &items)
+	if len(items) != 1 || items[0].Platform != "yelp" || items[0].Kind != "review" || items[0].Rating != 2 || items[0].Author != "Dana W." {
+		t.Fatalf("the mapped review: %+v", items)
+	}
+	if res := runCLI(t, dir, "", "import", file, "--map", "text"); res.code != ExitUsage || !strings.Contains(res.stderr, "FIELD=COLUMN") {
+		t.Fatalf("bad --map: %d %s", res.code, res.stderr)
+	}
+	if res := runCLI(t, dir, "", "import", file, "--map", "colour=Stars"); res.code != ExitFailure || !strings.Contains(res.stderr, "colour") {
+		t.Fatalf("unknown field in --map: %d %s", res.code, res.stderr)
+	}
+}
+
 func TestUsageErrors(t *testing.T) {
 	dir := demoCopy(t)
 	tests := [][]string{

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/branchline/branchline/care/desk"
+	"github.com/branchline/branchline/care/ingest"
 	"github.com/branchline/branchline/internal/humanize"
 	"github.com/branchline/branchline/models"
 	"github.com/branchline/branchline/node"
@@ -148,10 +149,17 @@ func runShow(ctx context.Context, c *cmdCtx) error {
 }
 
 func runImport(ctx context.Context, c *cmdCtx) error {
+	var maps mapFlag
+	c.fs.Var(&maps, "map", "FIELD=COLUMN: read a field from the export's column of that name (repeatable, or comma-separated)")
+	platform := c.fs.String("platform", "", "platform of rows whose file names none (an export of one account)")
+	account := c.fs.String("account", "", "account of rows whose file names none")
+	kind := c.fs.String("kind", "", "kind of rows whose file names none (comment, dm, mention, review)")
+	layout := c.fs.String("time-layout", "", "how the file writes created_at, as a Go time layout (01/02/2006 3:04 PM)")
 	pos, err := c.parse(1, 1)
 	if err != nil {
 		return err
 	}
+	opts := ingest.Options{Name: pos[0], Map: maps.m, Platform: *platform, Account: *account, Kind: *kind, TimeLayout: *layout}
 	f, err := os.Open(pos[0])
 	if err != nil {
 		return fmt.Errorf("import: %w", err)
@@ -161,7 +169,7 @@ func runImport(ctx context.Context, c *cmdCtx) error {
 	if err != nil {
 		return err
 	}
-	rep, err := n.Desk.Import(ctx, f, pos[0], nil)
+	rep, err := n.Desk.ImportWith(ctx, f, opts, nil)
 	if c.json {
 		if perr := c.printJSON(rep); perr != nil {
 			return perr
@@ -230,4 +238,24 @@ func (c *cmdCtx) staff(ctx context.Context, n *node.Node, as string) (string, er
 		return "", err
 	}
 	return st.Handle, nil
+}
+
+// mapFlag collects --map FIELD=COLUMN pairs.
+type mapFlag struct{ m map[string]string }
+
+func (f *mapFlag) String() string { return "" }
+
+func (f *mapFlag) Set(v string) error {
+	for _, pair := range strings.Split(v, ",") {
+		field, column, ok := strings.Cut(pair, "=")
+		field, column = strings.TrimSpace(field), strings.TrimSpace(column)
+		if !ok || field == "" || column == "" {
+			return fmt.Errorf("--map %q: want FIELD=COLUMN, such as text=Review Text", pair)
+		}
+		if f.m == nil {
+			f.m = map[string]string{}
+		}
+		f.m[field] = column
+	}
+	return nil
 }

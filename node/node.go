@@ -20,6 +20,7 @@ import (
 	"github.com/branchline/branchline/care/outbox"
 	"github.com/branchline/branchline/channels"
 	"github.com/branchline/branchline/channels/demo"
+	"github.com/branchline/branchline/channels/vault"
 	"github.com/branchline/branchline/models"
 	"github.com/branchline/branchline/sync/identity"
 	"github.com/branchline/branchline/sync/network"
@@ -41,6 +42,13 @@ type Options struct {
 	// DemoLivePerHour overrides how often the demo platform produces a
 	// new message once running (0: its default).
 	DemoLivePerHour float64
+	// Passphrase gives the passphrase of the encrypted credentials file,
+	// where the machine has no keyring service (nil: none, so accounts
+	// that need a token show reconnect needed).
+	Passphrase vault.PassphraseFunc
+	// GoogleClientID and GoogleClientSecret are the brand's OAuth client
+	// for Google Business Profile sign-in (EnvGoogleClientID).
+	GoogleClientID, GoogleClientSecret string
 	// PollInterval is how often workers poll the accounts (0: a minute;
 	// the demo: 20 seconds).
 	PollInterval time.Duration
@@ -62,6 +70,9 @@ type Node struct {
 	DemoRelayed bool
 
 	kpi kpiCube // the network's daily summaries, parsed
+
+	vault  lazyVault // accounts' tokens, opened when first needed
+	prompt vault.PassphraseFunc
 
 	opts Options
 	log  *slog.Logger
@@ -89,6 +100,7 @@ func Open(ctx context.Context, dir string, opts Options) (*Node, error) {
 		return nil, fmt.Errorf("data folder %s: %w", dir, err)
 	}
 	n := &Node{Dir: dir, opts: opts, log: opts.Logger, now: opts.Now}
+	n.vault = lazyVault{dir: dir, opts: []vault.Option{vault.WithPassphrase(n.passphrase), vault.WithLogger(opts.Logger)}}
 	dbPath := filepath.Join(dir, DatabaseFile)
 	store, err := models.Open(ctx, dbPath, models.WithClock(opts.Now), models.WithLogger(opts.Logger))
 	if err != nil {
@@ -136,6 +148,7 @@ func Open(ctx context.Context, dir string, opts Options) (*Node, error) {
 		return nil, err
 	}
 	n.Channels = channels.Registry{}
+	n.addConnectors()
 	if loc.Demo {
 		p, err := demo.Open(ctx, filepath.Join(dir, DemoPlatformFile), demoOptions(loc, opts.DemoLivePerHour), opts.Now)
 		if err != nil {
@@ -301,14 +314,17 @@ func (n *Node) pollLoop(ctx context.Context) {
 			every = 20 * time.Second
 		}
 	}
+	// Each account falls due on its own jittered schedule (desk.PollDue);
+	// the loop looks several times an interval so none waits long past it.
+	tick := max(every/4, time.Second)
 	for {
-		if rep, err := n.Desk.Poll(ctx, n.Channels); err != nil && ctx.Err() == nil {
+		if rep, err := n.Desk.PollDue(ctx, n.Channels, every); err != nil && ctx.Err() == nil {
 			n.log.Warn("poll", "err", err)
 		} else if rep.Inserted > 0 {
 			n.log.Info("new messages", "count", rep.Inserted)
 			n.notifyNew(rep.Inserted)
 		}
-		t := time.NewTimer(every)
+		t := time.NewTimer(tick)
 		select {
 		case <-ctx.Done():
 			t.Stop()

@@ -64,9 +64,12 @@ func (d *Desk) ConnectAccount(ctx context.Context, reg channels.Registry, vault 
 	if acc.RemoteID == "" {
 		acc.RemoteID = id.RemoteID
 	}
-	expiry := c.Token.Expiry
-	if expiry.IsZero() {
-		expiry = id.Expiry
+	// When the connection stops working: what the platform says, else
+	// the token's own expiry, unless a refresh token renews it (a Google
+	// access token lasts an hour and is renewed without anyone noticing).
+	expiry := id.Expiry
+	if expiry.IsZero() && c.Token.RefreshToken == "" {
+		expiry = c.Token.Expiry
 	}
 	if err := vault.SaveToken(ctx, acc, c.Token); err != nil {
 		return models.Account{}, fmt.Errorf("connect %s/%s: keep the token: %w", acc.Platform, acc.Handle, err)

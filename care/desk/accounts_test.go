@@ -128,6 +128,9 @@ func TestConnectPollAndAccountStates(t *testing.T) {
 	if _, err := conn("maria", "", ""); !errors.Is(err, ErrInvalid) {
 		t.Fatalf("empty token: %v", err)
 	}
+	if _, err := conn("maria", "", "bad-token"); err == nil {
+		t.Fatal("a bad token connected")
+	}
 	if len(vault.tokens) != 0 {
 		t.Fatalf("refused connections left %d tokens in the vault", len(vault.tokens))
 	}
@@ -259,5 +262,31 @@ func TestPollJitterSpreadsAccounts(t *testing.T) {
 	}
 	if len(due) < 15 {
 		t.Errorf("200 accounts fell due in only %d distinct seconds: %v", len(due), due)
+	}
+}
+
+// TestRefreshableTokensDoNotWarn: an access token that a refresh token
+// renews (Google's, an hour long) is not the connection's expiry.
+func TestRefreshableTokensDoNotWarn(t *testing.T) {
+	ctx := context.Background()
+	d, _ := newDesk(t)
+	vault := &fakeVault{}
+	p := &fakePlatform{vault: vault, good: "good-token"}
+	reg := channels.Registry{"fake": p}
+	for _, tt := range []struct {
+		tok  channels.Token
+		want bool // expiry recorded
+	}{
+		{channels.Token{AccessToken: "good-token", RefreshToken: "r", Expiry: t0.Add(time.Hour)}, false},
+		{channels.Token{AccessToken: "good-token", Expiry: t0.Add(time.Hour)}, true},
+		{channels.Token{AccessToken: "good-token"}, false},
+	} {
+		a, err := d.ConnectAccount(ctx, reg, vault, Connect{Actor: "maria", Connector: "fake", Account: channels.Account{Platform: "mastodon"}, Token: tt.tok})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if (a.TokenExpiresAt != nil) != tt.want || a.ExpiresSoon(t0) != tt.want {
+			t.Errorf("token %v: expiry recorded %v, warns %v; want %v", tt.tok, a.TokenExpiresAt, a.ExpiresSoon(t0), tt.want)
+		}
 	}
 }

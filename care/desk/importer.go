@@ -37,6 +37,15 @@ const importBatch = 2000
 // same file twice adds nothing. progress, if not nil, is called with the
 // number of rows read so far.
 func (d *Desk) Import(ctx context.Context, r io.Reader, name string, progress func(read int)) (ImportReport, error) {
+	return d.ImportWith(ctx, r, ingest.Options{Name: name}, progress)
+}
+
+// ImportWith is Import with the reading options of a platform's export:
+// its column map, default platform, account and kind, and time layout
+// (ingest.Options; opts.Name is the file's name). The location's time
+// zone and the clock are the desk's.
+func (d *Desk) ImportWith(ctx context.Context, r io.Reader, opts ingest.Options, progress func(read int)) (ImportReport, error) {
+	name := opts.Name
 	rep := ImportReport{File: name, Errors: []ingest.RowError{}}
 	// An import allocates a lot of short-lived memory (parsing, triage);
 	// collecting garbage less often while it runs saves a tenth of its time.
@@ -59,7 +68,8 @@ func (d *Desk) Import(ctx context.Context, r io.Reader, name string, progress fu
 		// still being read and triaged.
 		size := importBatch / 8
 		batch := make([]ingest.Record, 0, size)
-		parseErrs, parseErr = ingest.Parse(r, ingest.Options{Name: name, Zone: loc.Zone(), Now: d.now()}, func(rec ingest.Record) error {
+		opts.Zone, opts.Now = loc.Zone(), d.now()
+		parseErrs, parseErr = ingest.Parse(r, opts, func(rec ingest.Record) error {
 			batch = append(batch, rec)
 			if len(batch) == size {
 				size = importBatch
