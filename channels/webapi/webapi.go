@@ -54,8 +54,8 @@ func (e *StatusError) Error() string {
 func (e *StatusError) Unwrap() error { return e.kind }
 
 // Check turns a response that is not a 2xx into an error of the right
-// kind, with the platform's message (from message, if not nil, given the
-// body). 401 means the credentials no longer work; 429 is a rate limit
+// kind, with body (the platform's explanation, shortened) as its message:
+// pass the platform's own message when it has been decoded. 401 means the credentials no longer work; 429 is a rate limit
 // with the wait from Retry-After; 5xx and 408 are transient; every other
 // 4xx is a refusal that will not change on retry. Platforms that signal
 // differently (Meta's error codes in a 400) check for that first.
