@@ -1,0 +1,96 @@
+package mastodon
+
+import (
+	"strings"
+	"unicode"
+
+	"golang.org/x/net/html"
+)
+
+// plainText turns a status's HTML content into the text a person reads:
+// tags are dropped (a mention's "@<span>acct</span>" reads "@acct", a
+// link its full address, hidden parts included), entities are unescaped,
+// <br> ends a line and a paragraph is separated from the next by a blank
+// line. Runs of spaces collapse as a browser shows them.
+func plainText(content string) string {
+	var b strings.Builder
+	// breaks is the number of newlines owed before the next text.
+	breaks := 0
+	space := false
+	skip := 0 // inside <script> or <style>
+	z := html.NewTokenizer(strings.NewReader(content))
+	for {
+		tt := z.Next()
+		switch tt {
+		case html.ErrorToken:
+			return tidy(b.String())
+		case html.TextToken:
+			if skip > 0 {
+				continue
+			}
+			for _, r := range string(z.Text()) {
+				if r != '\u00a0' && unicode.IsSpace(r) {
+					space = true
+					continue
+				}
+				if b.Len() > 0 {
+					switch {
+					case breaks > 0:
+						b.WriteString(strings.Repeat("\n", breaks))
+					case space:
+						b.WriteByte(' ')
+					}
+				}
+				breaks, space = 0, false
+				b.WriteRune(r)
+			}
+		case html.StartTagToken, html.EndTagToken, html.SelfClosingTagToken:
+			name, _ := z.TagName()
+			switch string(name) {
+			case "br":
+				breaks++
+				space = false
+			case "p", "blockquote", "pre", "h1", "h2", "h3", "h4", "h5", "h6":
+				breaks = max(breaks, 2)
+			case "div", "li", "ul", "ol":
+				breaks = max(breaks, 1)
+			case "script", "style":
+				if tt == html.StartTagToken {
+					skip++
+				} else if tt == html.EndTagToken && skip > 0 {
+					skip--
+				}
+			}
+		}
+	}
+}
+
+// tidy trims the text and removes spaces at line ends.
+func tidy(s string) string {
+	lines := strings.Split(s, "\n")
+	for i, l := range lines {
+		lines[i] = strings.TrimRight(l, " ")
+	}
+	return strings.TrimSpace(strings.Join(lines, "\n"))
+}
+
+// sameReplyText reports whether a status's plain text is the reply text:
+// both without their leading mentions, with whitespace runs as one space.
+func sameReplyText(status, reply string) bool {
+	return normalize(withoutLeadingMentions(status)) == normalize(withoutLeadingMentions(reply))
+}
+
+// withoutLeadingMentions drops the "@acct" words a reply starts with.
+func withoutLeadingMentions(s string) string {
+	s = strings.TrimSpace(s)
+	for strings.HasPrefix(s, "@") {
+		end := strings.IndexFunc(s, unicode.IsSpace)
+		if end < 0 {
+			return ""
+		}
+		s = strings.TrimSpace(s[end:])
+	}
+	return s
+}
+
+func normalize(s string) string { return strings.Join(strings.Fields(s), " ") }
