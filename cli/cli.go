@@ -274,6 +274,9 @@ func (c *cmdCtx) open(ctx context.Context, opts node.Options) (*node.Node, error
 		// keyring service: from the environment only, never an argument.
 		opts.Passphrase = func(context.Context, bool) (string, error) { return c.env.Getenv(vault.EnvPassphrase), nil }
 	}
+	if c.env.Getenv(node.EnvCredentials) == "file" {
+		opts.CredentialsFile = true
+	}
 	if opts.GoogleClientID == "" {
 		opts.GoogleClientID = c.env.Getenv(node.EnvGoogleClientID)
 		opts.GoogleClientSecret = c.env.Getenv(node.EnvGoogleClientSecret)

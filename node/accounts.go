@@ -11,6 +11,7 @@ import (
 	"github.com/branchline/branchline/care/desk"
 	"github.com/branchline/branchline/channels"
 	"github.com/branchline/branchline/channels/gbp"
+	"github.com/branchline/branchline/channels/mastodon"
 	"github.com/branchline/branchline/channels/meta"
 	"github.com/branchline/branchline/channels/oauthflow"
 	"github.com/branchline/branchline/channels/vault"
@@ -184,6 +185,9 @@ func (n *Node) SignIn(ctx context.Context, connector, server string, open func(u
 
 // connectorInfos are the real platforms' connectors.
 var connectorInfos = []ConnectorInfo{
+	{Connector: mastodon.Connector, Platform: "mastodon", Name: "Mastodon", ServerLabel: "Server (https://…)", SignIn: true,
+		TokenHelp: "Sign in with the browser, or paste an access token with read and write scopes " +
+			"(Preferences → Development → New application on the account's server)."},
 	{Connector: meta.FacebookConnector, Platform: "facebook", Name: "Facebook Page", RemoteIDLabel: "Page ID",
 		TokenHelp: "Paste a Page access token with pages_read_engagement, pages_manage_engagement and pages_messaging " +
 			"(from Meta Business Suite: a system user's token for the Page, which does not expire)."},
@@ -198,6 +202,7 @@ var connectorInfos = []ConnectorInfo{
 // the vault for their tokens.
 func (n *Node) addConnectors() {
 	opts := []meta.Option{meta.WithClock(n.now), meta.WithLogger(n.log)}
+	n.Channels[mastodon.Connector] = mastodon.New(&n.vault, mastodon.WithClock(n.now), mastodon.WithLogger(n.log))
 	n.Channels[meta.FacebookConnector] = meta.NewFacebook(&n.vault, opts...)
 	n.Channels[meta.InstagramConnector] = meta.NewInstagram(&n.vault, opts...)
 	// Without the brand's OAuth client Google tokens cannot be renewed:
@@ -213,6 +218,16 @@ func (n *Node) signIn(ctx context.Context, info ConnectorInfo, server string, op
 	var cfg *oauth2.Config
 	var opts []oauthflow.Option
 	switch info.Connector {
+	case mastodon.Connector:
+		m, ok := n.Channels[mastodon.Connector].(*mastodon.Channel)
+		if !ok || server == "" {
+			return channels.Token{}, fmt.Errorf("%w: give the Mastodon server's address (https://…) to sign in", desk.ErrInvalid)
+		}
+		// The app is registered for this sign-in's loopback address; its
+		// client secret is needed only for the exchange and not kept.
+		opts = append(opts, oauthflow.WithConfigFor(func(ctx context.Context, redirect string) (*oauth2.Config, error) {
+			return m.RegisterApp(ctx, server, redirect)
+		}))
 	case gbp.Connector:
 		var err error
 		if cfg, err = n.googleOAuth(); err != nil {
@@ -239,8 +254,11 @@ func (n *Node) googleOAuth() (*oauth2.Config, error) {
 	return gbp.OAuthConfig(n.opts.GoogleClientID, n.opts.GoogleClientSecret), nil
 }
 
-// The environment variables that name the brand's Google OAuth client.
+// The environment variables that name the brand's Google OAuth client,
+// and EnvCredentials, which set to "file" keeps tokens in the encrypted
+// file rather than the system keyring.
 const (
+	EnvCredentials        = "BRANCHLINE_CREDENTIALS"
 	EnvGoogleClientID     = "BRANCHLINE_GOOGLE_CLIENT_ID"
 	EnvGoogleClientSecret = "BRANCHLINE_GOOGLE_CLIENT_SECRET"
 )

@@ -46,6 +46,9 @@ type Options struct {
 	// where the machine has no keyring service (nil: none, so accounts
 	// that need a token show reconnect needed).
 	Passphrase vault.PassphraseFunc
+	// CredentialsFile keeps account tokens in the passphrase-encrypted
+	// file even where a system keyring exists (EnvCredentials=file).
+	CredentialsFile bool
 	// GoogleClientID and GoogleClientSecret are the brand's OAuth client
 	// for Google Business Profile sign-in (EnvGoogleClientID).
 	GoogleClientID, GoogleClientSecret string
@@ -101,6 +104,9 @@ func Open(ctx context.Context, dir string, opts Options) (*Node, error) {
 	}
 	n := &Node{Dir: dir, opts: opts, log: opts.Logger, now: opts.Now}
 	n.vault = lazyVault{dir: dir, opts: []vault.Option{vault.WithPassphrase(n.passphrase), vault.WithLogger(opts.Logger)}}
+	if opts.CredentialsFile {
+		n.vault.opts = append(n.vault.opts, vault.WithFileBackend())
+	}
 	dbPath := filepath.Join(dir, DatabaseFile)
 	store, err := models.Open(ctx, dbPath, models.WithClock(opts.Now), models.WithLogger(opts.Logger))
 	if err != nil {

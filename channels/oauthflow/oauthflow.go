@@ -47,9 +47,10 @@ const shutdownGrace = 5 * time.Second
 type Option func(*settings)
 
 type settings struct {
-	authOpts []oauth2.AuthCodeOption
-	client   *http.Client
-	log      *slog.Logger
+	authOpts  []oauth2.AuthCodeOption
+	client    *http.Client
+	log       *slog.Logger
+	configFor func(ctx context.Context, redirectURL string) (*oauth2.Config, error)
 }
 
 // WithAuthCodeOptions adds parameters to the authorization address, such
@@ -57,6 +58,13 @@ type settings struct {
 // gbp.AuthCodeOptions).
 func WithAuthCodeOptions(opts ...oauth2.AuthCodeOption) Option {
 	return func(s *settings) { s.authOpts = append(s.authOpts, opts...) }
+}
+
+// WithConfigFor makes the client configuration once the loopback address
+// is known, for providers where a client is registered for one redirect
+// address (Mastodon's apps); Run's cfg may then be nil.
+func WithConfigFor(f func(ctx context.Context, redirectURL string) (*oauth2.Config, error)) Option {
+	return func(s *settings) { s.configFor = f }
 }
 
 // WithHTTPClient sets the client that exchanges the code at the token
@@ -84,15 +92,15 @@ func WithLogger(l *slog.Logger) Option { return func(s *settings) { s.log = l } 
 // ErrNoCallback (also wrapping ctx's error) when ctx ended first, and a
 // wrapped exchange error when the token endpoint refused the code.
 func Run(ctx context.Context, cfg *oauth2.Config, open func(url string) error, opts ...Option) (*oauth2.Token, error) {
-	if cfg == nil {
+	s := settings{log: slog.New(slog.DiscardHandler)}
+	for _, o := range opts {
+		o(&s)
+	}
+	if cfg == nil && s.configFor == nil {
 		return nil, errors.New("oauth sign-in: no client configuration")
 	}
 	if open == nil {
 		return nil, errors.New("oauth sign-in: nothing to open the browser with")
-	}
-	s := settings{log: slog.New(slog.DiscardHandler)}
-	for _, o := range opts {
-		o(&s)
 	}
 	state, err := randomState()
 	if err != nil {
@@ -102,9 +110,16 @@ func Run(ctx context.Context, cfg *oauth2.Config, open func(url string) error, o
 	if err != nil {
 		return nil, fmt.Errorf("oauth sign-in: listen on 127.0.0.1: %w", err)
 	}
+	redirect := "http://" + ln.Addr().String() + CallbackPath
+	if s.configFor != nil {
+		if cfg, err = s.configFor(ctx, redirect); err != nil {
+			ln.Close()
+			return nil, fmt.Errorf("oauth sign-in: %w", err)
+		}
+	}
 	c := *cfg
 	c.Scopes = slices.Clone(cfg.Scopes)
-	c.RedirectURL = "http://" + ln.Addr().String() + CallbackPath
+	c.RedirectURL = redirect
 	verifier := oauth2.GenerateVerifier()
 	authURL := c.AuthCodeURL(state, append(slices.Clone(s.authOpts), oauth2.S256ChallengeOption(verifier))...)
 

@@ -470,3 +470,36 @@ func TestOtherPathsAndMethodsAreNotCallbacks(t *testing.T) {
 	}
 	<-checked
 }
+
+// TestConfigMadeForTheLoopbackAddress: a provider that registers a client
+// for one redirect address (Mastodon) gets the address before the sign-in
+// page is opened, and a failure to register ends the sign-in at once.
+func TestConfigMadeForTheLoopbackAddress(t *testing.T) {
+	p := newFakeProvider(t)
+	open, seen := browser()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var registered string
+	tok, err := oauthflow.Run(ctx, nil, open, oauthflow.WithConfigFor(func(_ context.Context, redirect string) (*oauth2.Config, error) {
+		registered = redirect
+		return p.config(), nil
+	}))
+	<-seen
+	if err != nil || tok == nil || tok.AccessToken != accessToken {
+		t.Fatalf("Run = %v, %v", tok, err)
+	}
+	_, q := p.seen()
+	if registered == "" || q.Get("redirect_uri") != registered || !strings.HasPrefix(registered, "http://127.0.0.1:") {
+		t.Fatalf("registered for %q, signed in with redirect %q", registered, q.Get("redirect_uri"))
+	}
+	opened := false
+	_, err = oauthflow.Run(ctx, nil, func(string) error { opened = true; return nil }, oauthflow.WithConfigFor(func(context.Context, string) (*oauth2.Config, error) {
+		return nil, errors.New("the server refused to register the app")
+	}))
+	if err == nil || !strings.Contains(err.Error(), "refused to register") || opened {
+		t.Fatalf("failed registration: %v (browser opened: %v)", err, opened)
+	}
+	if _, err := oauthflow.Run(ctx, nil, open); err == nil {
+		t.Fatal("Run without a configuration did not fail")
+	}
+}
