@@ -3,11 +3,18 @@
 package app
 
 import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
+	"fyne.io/fyne/v2/test"
+
 	"github.com/branchline/branchline/models"
+	"github.com/branchline/branchline/node"
 )
 
 func TestAccountStatus(t *testing.T) {
@@ -53,4 +60,103 @@ func TestAccountStatus(t *testing.T) {
 			}
 		})
 	}
+}
+
+// fakeMastodon answers verify_credentials for one token and lists no
+// notifications: enough to connect and poll an account.
+func fakeMastodon(t *testing.T, token string) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "Bearer "+token {
+			w.WriteHeader(http.StatusUnauthorized)
+			io.WriteString(w, `{"error":"The access token is invalid"}`)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		switch r.URL.Path {
+		case "/api/v1/accounts/verify_credentials":
+			io.WriteString(w, `{"id":"109","username":"riverside","acct":"riverside","display_name":"Copper Kettle Riverside","url":"http://127.0.0.1/@riverside"}`)
+		case "/api/v1/notifications":
+			io.WriteString(w, `[]`)
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func TestConnectAnAccountFromSettings(t *testing.T) {
+	dir := t.TempDir()
+	n, err := node.Open(context.Background(), dir, node.Options{Now: func() time.Time { return testNow }, CredentialsFile: true,
+		Passphrase: func(context.Context, bool) (string, error) { return "correct horse battery", nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { n.Close() })
+	srv := fakeMastodon(t, "good-token")
+	u, w := newTestUI(t, n)
+
+	// Crew see the accounts but cannot connect one.
+	signIn(t, u, "sam", "")
+	selectTab(u.tabs, "Settings")
+	if b := buttonIn(u.settings.accounts.box, "Connect an account…"); b != nil {
+		t.Fatal("crew are offered to connect an account")
+	}
+	signIn(t, u, "maria", "")
+	u.settings.reload()
+	b := buttonIn(u.settings.accounts.box, "Connect an account…")
+	if b == nil {
+		t.Fatal("no Connect an account button for a manager")
+	}
+	test.Tap(b)
+	f := u.settings.accounts.connect
+	if f == nil {
+		t.Fatal("the connect dialog did not open")
+	}
+	f.kind.SetSelected("Mastodon")
+	if !f.server.Visible() || f.remoteID.Visible() || !f.signIn.Visible() {
+		t.Fatalf("Mastodon asks for server %v, ID %v, offers sign-in %v", f.server.Visible(), f.remoteID.Visible(), f.signIn.Visible())
+	}
+	f.kind.SetSelected("Facebook Page")
+	if f.server.Visible() || !f.remoteID.Visible() || f.signIn.Visible() {
+		t.Fatalf("Facebook asks for server %v, ID %v, offers sign-in %v", f.server.Visible(), f.remoteID.Visible(), f.signIn.Visible())
+	}
+	f.kind.SetSelected("Mastodon")
+
+	// A wrong token: an error, nothing connected.
+	test.Type(f.server, srv.URL)
+	test.Type(f.token, "wrong-token")
+	before, _ := n.Store.Accounts(context.Background())
+	u.settings.accounts.connectWith(f, "")
+	if accs, _ := n.Store.Accounts(context.Background()); len(accs) != len(before) {
+		t.Fatalf("a wrong token connected an account: %d accounts, were %d", len(accs), len(before))
+	}
+	var connected models.Account
+	f.done = func(a models.Account) { connected = a }
+	f.token.SetText("good-token")
+	u.settings.accounts.connectWith(f, "")
+	if connected.Handle != "riverside" || connected.Server != srv.URL || connected.State != models.AccountConnected {
+		t.Fatalf("connected %+v", connected)
+	}
+	row := u.settings.accounts.rows[connected.ID]
+	if row == nil || !strings.Contains(row.Text, "Mastodon riverside") || !strings.Contains(row.Text, "connected") {
+		t.Fatalf("the accounts list shows %v", row)
+	}
+	if !strings.Contains(u.banner.Text, "riverside is connected") {
+		t.Errorf("banner: %q", u.banner.Text)
+	}
+	// It polls with the token from the vault, and the list says so.
+	if rep, err := n.Desk.Poll(context.Background(), n.Channels); err != nil || rep.Accounts != len(before)+1 {
+		t.Fatalf("poll = %+v, %v", rep, err)
+	}
+	u.settings.reload()
+	if b := buttonIn(u.settings.accounts.box, "Disconnect"); b == nil {
+		t.Fatal("no Disconnect button")
+	}
+	got, err := n.Store.Account(context.Background(), connected.ID)
+	if err != nil || got.LastSuccessAt == nil {
+		t.Fatalf("after a poll: %+v, %v", got, err)
+	}
+	w.Canvas().Refresh(w.Content())
 }
