@@ -46,6 +46,9 @@ func statusOf(a models.Account, polling bool, now time.Time) accountStatus {
 	default:
 		s.state = "connected"
 	}
+	if a.Connector == "demo" {
+		s.detail = append(s.detail, "the demo's simulated platform")
+	}
 	if a.Connected() {
 		if a.LastSuccessAt != nil {
 			s.detail = append(s.detail, "last success "+ago(now.Sub(*a.LastSuccessAt)))
@@ -193,17 +196,23 @@ func (s *accountsSection) showConnect(acc *models.Account) {
 	f.help = wrapped("")
 	f.help.Importance = widget.LowImportance
 	f.status = wrapped("")
-	serverItem := widget.NewFormItem("Server", f.server)
-	idItem := widget.NewFormItem("ID", f.remoteID)
 	f.signIn = widget.NewButton("Sign in with the browser…", func() { s.signIn(f) })
-	form := widget.NewForm(widget.NewFormItem("Platform", f.kind), serverItem, idItem,
-		widget.NewFormItem("Token", f.token), widget.NewFormItem("Purpose", f.purpose))
+	form := widget.NewForm()
+	// The form asks only for what the chosen platform needs.
 	f.kind.OnChanged = func(string) {
 		info, ok := f.info()
 		if !ok {
 			return
 		}
-		serverItem.Text, idItem.Text = orDefault(info.ServerLabel, "Server"), orDefault(info.RemoteIDLabel, "ID")
+		items := []*widget.FormItem{widget.NewFormItem("Platform", f.kind)}
+		if info.ServerLabel != "" {
+			items = append(items, widget.NewFormItem(info.ServerLabel, f.server))
+		}
+		if info.RemoteIDLabel != "" {
+			items = append(items, widget.NewFormItem(info.RemoteIDLabel, f.remoteID))
+		}
+		items = append(items, widget.NewFormItem("Token", f.token), widget.NewFormItem("Purpose", f.purpose))
+		form.Items = items
 		setVisible(f.server, info.ServerLabel != "")
 		setVisible(f.remoteID, info.RemoteIDLabel != "")
 		setVisible(f.signIn, info.SignIn)
@@ -303,7 +312,7 @@ func (s *accountsSection) connectWith(f *connectForm, handle string) {
 	}, func() {
 		if err != nil {
 			u.notice("")
-			u.showError("connect the "+info.Name+" account", err)
+			u.showError("connect the account", err)
 			return
 		}
 		u.notice(fmt.Sprintf("%s %s is connected; new messages arrive with the next poll.", platformName(a.Platform), a.Handle))

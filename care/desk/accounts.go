@@ -51,8 +51,11 @@ func (d *Desk) ConnectAccount(ctx context.Context, reg channels.Registry, vault 
 	}
 	acc := c.Account
 	id, err := v.Verify(ctx, acc, c.Token)
+	if errors.Is(err, channels.ErrAuth) {
+		return models.Account{}, fmt.Errorf("the platform did not accept the token: %w", err)
+	}
 	if err != nil {
-		return models.Account{}, fmt.Errorf("connect %s account: the platform did not accept the token: %w", acc.Platform, err)
+		return models.Account{}, err // the channel's error says what it was doing
 	}
 	if id.Handle == "" {
 		return models.Account{}, fmt.Errorf("connect %s account: the platform did not say whose token it is", acc.Platform)
