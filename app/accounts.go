@@ -132,6 +132,14 @@ func (s *accountsSection) reload() {
 	if len(accs) == 0 && err == nil {
 		s.box.Add(wrapped("No accounts yet."))
 	}
+	if b := u.node.OpenVaultBackend(); b != "" {
+		where := wrapped("Sign-ins are kept in the " + b + ".")
+		if strings.HasPrefix(b, "encrypted file") {
+			where.SetText("This computer has no keyring service: sign-ins are kept in the " + b + ", locked with the passphrase.")
+		}
+		where.Importance = widget.LowImportance
+		s.box.Add(where)
+	}
 	if manager && len(u.node.Connectors()) > 0 {
 		s.box.Add(container.NewHBox(widget.NewButton("Connect an account…", func() { s.showConnect(nil) })))
 	}
@@ -385,5 +393,52 @@ func (u *ui) askPassphrase(ctx context.Context, isNew bool) (string, error) {
 		return p, nil
 	case <-ctx.Done():
 		return "", ctx.Err()
+	}
+}
+
+// watchAccounts notices accounts that have come to need reconnecting, or
+// whose sign-in will soon expire, and says so once each (banner and
+// desktop notification); it keeps the Settings list current while it is
+// open. The first look only takes stock.
+func (u *ui) watchAccounts() {
+	accs, err := u.node.Store.Accounts(context.Background())
+	if err != nil {
+		return
+	}
+	now := u.now()
+	first := u.accSeen == nil
+	if first {
+		u.accSeen = map[int64]string{}
+	}
+	var news []string
+	for _, a := range accs {
+		mark := ""
+		switch {
+		case a.Connected() && a.State == models.AccountReconnectNeeds:
+			mark = "reconnect"
+		case a.ExpiresSoon(now):
+			mark = "expiring"
+		}
+		before := u.accSeen[a.ID]
+		u.accSeen[a.ID] = mark
+		if first || mark == "" || mark == before {
+			continue
+		}
+		name := platformName(a.Platform) + " " + a.Handle
+		if mark == "reconnect" {
+			news = append(news, name+" needs reconnecting: "+a.LastError)
+		} else {
+			news = append(news, name+": its sign-in expires "+a.TokenExpiresAt.In(time.Local).Format("Mon 2 Jan 15:04")+"; reconnect it before then")
+		}
+	}
+	if u.tabs != nil && u.tabs.Selected() != nil && u.tabs.Selected().Text == "Settings" {
+		u.settings.accounts.reload()
+	}
+	if len(news) == 0 {
+		return
+	}
+	u.notice(strings.Join(news, " · ") + " (Settings → Accounts)")
+	if u.notificationsOn() {
+		u.app.SendNotification(fyne.NewNotification("Account needs attention", strings.Join(news, "\n")))
 	}
 }

@@ -11,7 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
 
 	"github.com/branchline/branchline/models"
 	"github.com/branchline/branchline/node"
@@ -154,9 +156,54 @@ func TestConnectAnAccountFromSettings(t *testing.T) {
 	if b := buttonIn(u.settings.accounts.box, "Disconnect"); b == nil {
 		t.Fatal("no Disconnect button")
 	}
+	if !labelIn(u.settings.accounts.box, "no keyring service: sign-ins are kept in the encrypted file") {
+		t.Error("Settings does not say where the sign-ins are kept")
+	}
 	got, err := n.Store.Account(context.Background(), connected.ID)
 	if err != nil || got.LastSuccessAt == nil {
 		t.Fatalf("after a poll: %+v, %v", got, err)
 	}
 	w.Canvas().Refresh(w.Content())
+}
+
+func TestAnAccountThatNeedsReconnectingIsAnnounced(t *testing.T) {
+	n := openDemo(t)
+	u, _ := newTestUI(t, n)
+	ctx := context.Background()
+	accs, err := n.Store.Accounts(ctx)
+	if err != nil || len(accs) == 0 {
+		t.Fatal(accs, err)
+	}
+	a := accs[0]
+	if err := n.Store.MarkAccount(ctx, a.ID, models.AccountReconnectNeeds, "reconnect needed (HTTP 401: token revoked)", time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	u.watchAccounts()
+	if !strings.Contains(u.banner.Text, a.Handle+" needs reconnecting") || !strings.Contains(u.banner.Text, "token revoked") {
+		t.Fatalf("banner = %q", u.banner.Text)
+	}
+	u.notice("")
+	u.watchAccounts()
+	if u.banner.Text != "" {
+		t.Errorf("announced twice: %q", u.banner.Text)
+	}
+	selectTab(u.tabs, "Settings")
+	if row := u.settings.accounts.rows[a.ID]; row == nil || !strings.Contains(row.Text, "reconnect needed") || row.Importance != widget.DangerImportance {
+		t.Fatalf("settings row = %+v", row)
+	}
+}
+
+// labelIn reports whether a label under o contains text.
+func labelIn(o fyne.CanvasObject, text string) bool {
+	switch v := o.(type) {
+	case *widget.Label:
+		return strings.Contains(v.Text, text)
+	case *fyne.Container:
+		for _, c := range v.Objects {
+			if labelIn(c, text) {
+				return true
+			}
+		}
+	}
+	return false
 }

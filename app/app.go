@@ -157,6 +157,7 @@ type ui struct {
 	profile    *profileForm      // the open profile switch
 	breached   map[int64]bool    // messages already announced as past target
 	escSeen    map[string]string // escalation ID → status, for update notices
+	accSeen    map[int64]string  // account ID → what was last said about it (reconnect, expiring)
 	importing  bool              // an import's progress is shown
 	catchingUp bool              // the network catch-up's progress is shown
 
@@ -203,6 +204,7 @@ func (u *ui) install() {
 	}
 	u.refreshCounts()
 	u.watchEscalations() // takes stock, so later changes are noticed
+	u.watchAccounts()
 	u.crisis.reload()
 }
 
@@ -396,6 +398,7 @@ func (u *ui) clockLoop(ctx context.Context) {
 			u.inbox.list.Refresh()
 			u.notifyBreaches()
 			u.watchEscalations()
+			u.watchAccounts()
 			u.crisis.reload()
 		})
 	})

@@ -124,6 +124,18 @@ func (n *Node) VaultBackend(ctx context.Context) (string, error) {
 	return v.Backend(), nil
 }
 
+// OpenVaultBackend says where the tokens live once the vault has been
+// opened ("" before: it is opened when first needed, and opening it here
+// could ask for a passphrase).
+func (n *Node) OpenVaultBackend() string {
+	n.vault.mu.Lock()
+	defer n.vault.mu.Unlock()
+	if n.vault.v == nil {
+		return ""
+	}
+	return n.vault.v.Backend()
+}
+
 // Connectors lists the kinds of account this build can connect.
 func (n *Node) Connectors() []ConnectorInfo {
 	var out []ConnectorInfo
