@@ -153,8 +153,9 @@ func (o *Outbox) Recover(ctx context.Context) (Report, error) {
 		remote, found, err := ch.FindReply(ctx, req)
 		switch {
 		case err != nil:
-			// We cannot tell: try later, and ask again before posting.
-			o.retry(ctx, r, fmt.Errorf("check whether reply landed: %w", err), &rep)
+			// We cannot tell: try later (or give up on what the platform
+			// refuses for good), and ask again before posting.
+			o.handleError(ctx, r, fmt.Errorf("check whether reply landed: %w", err), &rep)
 		case found:
 			if err := o.store.MarkSent(ctx, r.ID, remote, "found after restart"); err != nil {
 				return rep, fmt.Errorf("recover reply %d: %w", r.ID, err)
@@ -221,7 +222,7 @@ func (o *Outbox) send(ctx context.Context, queued models.Reply, rep *Report) (bo
 		// error: ask before posting again.
 		remote, found, err := ch.FindReply(ctx, req)
 		if err != nil {
-			o.retry(ctx, r, fmt.Errorf("check whether reply landed: %w", err), rep)
+			o.handleError(ctx, r, fmt.Errorf("check whether reply landed: %w", err), rep)
 			return true, nil
 		}
 		if found {

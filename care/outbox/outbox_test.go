@@ -23,6 +23,7 @@ type fakeChannel struct {
 	landed  bool              // an error reply still posts (a timeout after success)
 	calls   int
 	finds   int
+	findErr error // what FindReply says, when set
 }
 
 func (f *fakeChannel) Poll(context.Context, channels.Account, string) (channels.Page, error) {
@@ -61,6 +62,9 @@ func (f *fakeChannel) FindReply(_ context.Context, req channels.ReplyRequest) (s
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.finds++
+	if f.findErr != nil {
+		return "", false, f.findErr
+	}
 	id, ok := f.posted[req.InReplyTo]
 	return id, ok, nil
 }
@@ -220,6 +224,41 @@ func TestTimeoutThatLandedIsNotPostedAgain(t *testing.T) {
 	rep, _ := ob.Flush(ctx)
 	if rep.Found != 1 || ch.calls != 1 || fx.reply(t, 1).State != models.ReplySent {
 		t.Fatalf("retry: %+v, %d posts; want the reply found, not posted twice", rep, ch.calls)
+	}
+}
+
+// TestCheckingFailuresAreClassified: when the platform cannot say whether
+// an earlier attempt landed, a refusal for good (the post was deleted)
+// fails the reply, revoked credentials mark the account, and anything
+// else waits to ask again; nothing is posted meanwhile.
+func TestCheckingFailuresAreClassified(t *testing.T) {
+	tests := []struct {
+		name      string
+		err       error
+		wantState string
+		wantAcc   string
+	}{
+		{"deleted post", fmt.Errorf("%w: the status was deleted", channels.ErrPermanent), models.ReplyFailed, models.AccountConnected},
+		{"revoked token", fmt.Errorf("%w: HTTP 401", channels.ErrAuth), models.ReplyQueued, models.AccountReconnectNeeds},
+		{"rate limited", &channels.RateLimitError{RetryAfter: time.Minute}, models.ReplyQueued, models.AccountRateLimited},
+		{"network", errors.New("connection reset"), models.ReplyQueued, models.AccountConnected},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := context.Background()
+			fx := newFixture(t, t.TempDir(), 1)
+			ch := &fakeChannel{posted: map[string]string{}, replies: []string{"timeout"}}
+			ob := New(fx.store, channels.Registry{"fake": ch}, WithClock(fx.clock))
+			ob.Flush(ctx) // the first attempt fails; the next must ask first
+			ch.findErr = tt.err
+			fx.now = fx.now.Add(time.Hour)
+			ob.Flush(ctx)
+			r := fx.reply(t, 1)
+			acc, _ := fx.store.Account(ctx, 1)
+			if r.State != tt.wantState || acc.State != tt.wantAcc || ch.calls != 1 || ch.finds != 1 {
+				t.Fatalf("reply %s, account %s, %d posts, %d checks; want %s, %s, 1, 1", r.State, acc.State, ch.calls, ch.finds, tt.wantState, tt.wantAcc)
+			}
+		})
 	}
 }
 
