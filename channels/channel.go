@@ -149,6 +149,10 @@ var (
 	ErrAuth = errors.New("reconnect needed")
 	// ErrRateLimited: try again after the platform's wait.
 	ErrRateLimited = errors.New("rate limited")
+	// ErrCredentialsLocked: the account's token cannot be read now (the
+	// credentials file's passphrase was not given, the system keyring
+	// cannot be reached). Not the account's fault: try again later.
+	ErrCredentialsLocked = errors.New("the accounts' sign-ins cannot be read now")
 )
 
 // RateLimitError carries the platform's requested wait.

@@ -125,6 +125,21 @@ func (s *Store) MarkAccount(ctx context.Context, id int64, state, lastErr string
 	})
 }
 
+// RecordPollFailure records a poll that failed: when it happened (the
+// next falls due from there), the account's state, the error, and until
+// when the platform asked to wait (zero for none). The cursor stays where
+// the last stored page left it.
+func (s *Store) RecordPollFailure(ctx context.Context, id int64, state, lastErr string, until time.Time) error {
+	now := s.Now()
+	set := map[string]any{"state": state, "last_error": lastErr, "last_polled_at": now, "updated_at": now, "rate_limited_until": nil}
+	if !until.IsZero() {
+		set["rate_limited_until"] = until.UTC()
+	}
+	return s.write(ctx, func(tx *gorm.DB) error {
+		return tx.Model(&Account{}).Where("id = ?", id).Updates(set).Error
+	})
+}
+
 // Connection is an account as a connector found it when it was connected.
 type Connection struct {
 	Platform    string

@@ -362,13 +362,16 @@ func (s *Store) MarkSent(ctx context.Context, id int64, remoteID, how string) er
 }
 
 // MarkRetry puts a reply that could not be sent back in the queue for a
-// later attempt.
-func (s *Store) MarkRetry(ctx context.Context, id int64, lastErr string, next time.Time) error {
+// later attempt. An attempt not counted (the platform asked to wait, and
+// nothing was posted) does not use up the reply's attempts.
+func (s *Store) MarkRetry(ctx context.Context, id int64, lastErr string, next time.Time, counted bool) error {
 	now := s.Now()
+	set := map[string]any{"state": ReplyQueued, "last_error": lastErr, "next_attempt_at": next.UTC(), "updated_at": now}
+	if !counted {
+		set["attempts"] = gorm.Expr("max(attempts - 1, 0)")
+	}
 	return s.write(ctx, func(tx *gorm.DB) error {
-		res := tx.Model(&Reply{}).Where("id = ? AND state = ?", id, ReplySending).Updates(map[string]any{
-			"state": ReplyQueued, "last_error": lastErr, "next_attempt_at": next.UTC(), "updated_at": now,
-		})
+		res := tx.Model(&Reply{}).Where("id = ? AND state = ?", id, ReplySending).Updates(set)
 		if res.Error != nil {
 			return res.Error
 		}

@@ -290,3 +290,45 @@ func TestRefreshableTokensDoNotWarn(t *testing.T) {
 		}
 	}
 }
+
+// pagedPlatform gives one good page, then fails on the next.
+type pagedPlatform struct {
+	fakePlatform
+	calls int
+}
+
+func (p *pagedPlatform) Poll(_ context.Context, _ channels.Account, cursor string) (channels.Page, error) {
+	p.calls++
+	if p.calls == 1 {
+		return channels.Page{Items: []channels.Item{{PlatformID: "p1", AuthorID: "9", AuthorName: "kim", Text: "Open late on Friday?", Kind: "mention", CreatedAt: t0}},
+			Cursor: cursor + "page1", More: true}, nil
+	}
+	return channels.Page{}, errors.New("HTTP 502 from the platform")
+}
+
+// TestAFailedPageKeepsTheCursorReached: a poll that stores a page and then
+// fails keeps the cursor after the stored page, records the failure and
+// when it happened (so the next poll waits its turn).
+func TestAFailedPageKeepsTheCursorReached(t *testing.T) {
+	ctx := context.Background()
+	d, store := newDesk(t)
+	vault := &fakeVault{}
+	p := &pagedPlatform{fakePlatform: fakePlatform{vault: vault, good: "good-token"}}
+	reg := channels.Registry{"fake": p}
+	acc, err := d.ConnectAccount(ctx, reg, vault, Connect{Actor: "maria", Connector: "fake", Account: channels.Account{Platform: "mastodon"},
+		Token: channels.Token{AccessToken: "good-token"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := d.Poll(ctx, reg)
+	if err == nil || rep.Inserted != 1 {
+		t.Fatalf("poll = %+v, %v; want one message stored and the error", rep, err)
+	}
+	got, _ := store.Account(ctx, acc.ID)
+	if got.Cursor != "page1" || got.State != models.AccountConnected || !strings.Contains(got.LastError, "502") || got.LastPolledAt == nil {
+		t.Fatalf("account after the failed page: cursor %q, state %s, error %q, polled %v", got.Cursor, got.State, got.LastError, got.LastPolledAt)
+	}
+	if rep, _ := d.PollDue(ctx, reg, time.Minute); rep.Accounts != 0 {
+		t.Error("a failed account was polled again at once")
+	}
+}

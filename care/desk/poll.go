@@ -154,12 +154,12 @@ func (d *Desk) recordPollError(ctx context.Context, acc models.Account, err erro
 	switch {
 	case errors.Is(err, channels.ErrAuth):
 		d.log.Warn("account needs reconnecting", "platform", acc.Platform, "handle", acc.Handle, "err", err)
-		return d.store.MarkAccount(ctx, acc.ID, models.AccountReconnectNeeds, err.Error(), time.Time{})
+		return d.store.RecordPollFailure(ctx, acc.ID, models.AccountReconnectNeeds, err.Error(), time.Time{})
 	case errors.As(err, &rl):
 		until := d.now().Add(rl.RetryAfter)
 		d.log.Info("platform asked to wait", "platform", acc.Platform, "handle", acc.Handle, "until", until)
-		return d.store.MarkAccount(ctx, acc.ID, models.AccountRateLimited, err.Error(), until)
+		return d.store.RecordPollFailure(ctx, acc.ID, models.AccountRateLimited, err.Error(), until)
 	default:
-		return d.store.SavePollState(ctx, acc.ID, acc.Cursor, models.AccountConnected, err.Error())
+		return d.store.RecordPollFailure(ctx, acc.ID, models.AccountConnected, err.Error(), time.Time{})
 	}
 }

@@ -31,7 +31,7 @@ type Store interface {
 	NextDue(ctx context.Context) (*time.Time, error)
 	ClaimReply(ctx context.Context, id int64) (models.Reply, error)
 	MarkSent(ctx context.Context, id int64, remoteID, how string) error
-	MarkRetry(ctx context.Context, id int64, lastErr string, next time.Time) error
+	MarkRetry(ctx context.Context, id int64, lastErr string, next time.Time, counted bool) error
 	MarkFailed(ctx context.Context, id int64, lastErr string) error
 	Account(ctx context.Context, id int64) (models.Account, error)
 	MessageByID(ctx context.Context, id int64) (models.MessageRow, error)
@@ -155,7 +155,7 @@ func (o *Outbox) Recover(ctx context.Context) (Report, error) {
 		case err != nil:
 			// We cannot tell: try later (or give up on what the platform
 			// refuses for good), and ask again before posting.
-			o.handleError(ctx, r, fmt.Errorf("check whether reply landed: %w", err), &rep)
+			o.handleError(ctx, r, fmt.Errorf("check whether reply landed: %w", err), &rep, nil)
 		case found:
 			if err := o.store.MarkSent(ctx, r.ID, remote, "found after restart"); err != nil {
 				return rep, fmt.Errorf("recover reply %d: %w", r.ID, err)
@@ -164,7 +164,7 @@ func (o *Outbox) Recover(ctx context.Context) (Report, error) {
 			o.log.Info("reply found on the platform after restart", "reply", r.ID, "remote", remote)
 			o.emit(r.ID, models.ReplySent, nil)
 		default:
-			if err := o.store.MarkRetry(ctx, r.ID, "interrupted before it was posted", o.now()); err != nil {
+			if err := o.store.MarkRetry(ctx, r.ID, "interrupted before it was posted", o.now(), false); err != nil {
 				return rep, fmt.Errorf("recover reply %d: %w", r.ID, err)
 			}
 			rep.Retried++
@@ -217,12 +217,13 @@ func (o *Outbox) send(ctx context.Context, queued models.Reply, rep *Report) (bo
 		o.fail(ctx, r, err, rep)
 		return true, nil
 	}
-	if r.Attempts > 1 {
-		// An earlier attempt may have landed although it reported an
-		// error: ask before posting again.
+	if r.Attempts > 1 || r.LastError != "" {
+		// An earlier attempt (this run of attempts, or one before a
+		// person's retry of a failed reply) may have landed although it
+		// reported an error: ask before posting again.
 		remote, found, err := ch.FindReply(ctx, req)
 		if err != nil {
-			o.handleError(ctx, r, fmt.Errorf("check whether reply landed: %w", err), rep)
+			o.handleError(ctx, r, fmt.Errorf("check whether reply landed: %w", err), rep, nil)
 			return true, nil
 		}
 		if found {
@@ -236,7 +237,7 @@ func (o *Outbox) send(ctx context.Context, queued models.Reply, rep *Report) (bo
 	}
 	remote, err := ch.Reply(ctx, req)
 	if err != nil {
-		o.handleError(ctx, r, err, rep)
+		o.handleError(ctx, r, err, rep, func(ctx context.Context) (string, bool, error) { return ch.FindReply(ctx, req) })
 		return true, nil
 	}
 	// If the process dies here, the reply stays in "sending" and Recover
@@ -283,7 +284,11 @@ func (o *Outbox) request(ctx context.Context, r models.Reply) (channels.ReplyReq
 	}, ch, nil
 }
 
-func (o *Outbox) handleError(ctx context.Context, r models.Reply, err error, rep *Report) {
+// handleError decides what a failed attempt leads to. check, when not
+// nil, asks the platform whether the attempt landed after all; it is
+// asked once before giving up, since a reply marked failed reopens its
+// message for someone to answer again.
+func (o *Outbox) handleError(ctx context.Context, r models.Reply, err error, rep *Report, check findFunc) {
 	var rl *channels.RateLimitError
 	switch {
 	case errors.Is(err, channels.ErrPermanent):
@@ -293,27 +298,49 @@ func (o *Outbox) handleError(ctx context.Context, r models.Reply, err error, rep
 		if serr := o.store.MarkAccount(ctx, r.AccountID, models.AccountRateLimited, err.Error(), until); serr != nil {
 			o.log.Error("mark account rate limited", "account", r.AccountID, "err", serr)
 		}
-		o.retryAt(ctx, r, err, until, rep)
+		// Waiting as the platform asks is not a failed attempt.
+		o.requeue(ctx, r, err, until, false, rep)
+	case errors.Is(err, channels.ErrCredentialsLocked):
+		// Nothing was posted, and it is not the reply's fault.
+		o.requeue(ctx, r, err, o.now().Add(o.backoff.Max), false, rep)
 	case errors.Is(err, channels.ErrAuth):
 		if serr := o.store.MarkAccount(ctx, r.AccountID, models.AccountReconnectNeeds, err.Error(), time.Time{}); serr != nil {
 			o.log.Error("mark account reconnect needed", "account", r.AccountID, "err", serr)
 		}
-		o.retryAt(ctx, r, err, o.now().Add(o.backoff.Max), rep)
+		o.retryAt(ctx, r, err, o.now().Add(o.backoff.Max), rep, check)
 	default:
-		o.retry(ctx, r, err, rep)
+		o.retryAt(ctx, r, err, o.now().Add(o.backoff.Delay(r.Attempts, o.rand)), rep, check)
 	}
 }
 
-func (o *Outbox) retry(ctx context.Context, r models.Reply, err error, rep *Report) {
-	o.retryAt(ctx, r, err, o.now().Add(o.backoff.Delay(r.Attempts, o.rand)), rep)
-}
+// findFunc asks the platform whether a reply's attempt landed.
+type findFunc func(ctx context.Context) (remoteID string, found bool, err error)
 
-func (o *Outbox) retryAt(ctx context.Context, r models.Reply, err error, at time.Time, rep *Report) {
-	if r.Attempts >= o.backoff.MaxAttempts {
-		o.fail(ctx, r, fmt.Errorf("gave up after %d attempts: %w", r.Attempts, err), rep)
+func (o *Outbox) retryAt(ctx context.Context, r models.Reply, err error, at time.Time, rep *Report, check findFunc) {
+	if r.Attempts < o.backoff.MaxAttempts {
+		o.requeue(ctx, r, err, at, true, rep)
 		return
 	}
-	if serr := o.store.MarkRetry(ctx, r.ID, err.Error(), at); serr != nil {
+	if check != nil {
+		remote, found, cerr := check(ctx)
+		if cerr == nil && found {
+			if serr := o.store.MarkSent(ctx, r.ID, remote, "found before giving up"); serr != nil {
+				o.log.Error("record reply found before giving up", "reply", r.ID, "err", serr)
+				return
+			}
+			rep.Found++
+			o.emit(r.ID, models.ReplySent, nil)
+			return
+		}
+		if cerr != nil {
+			err = fmt.Errorf("%w (and whether the last attempt landed could not be checked: %v; look on the platform before answering again)", err, cerr)
+		}
+	}
+	o.fail(ctx, r, fmt.Errorf("gave up after %d attempts: %w", r.Attempts, err), rep)
+}
+
+func (o *Outbox) requeue(ctx context.Context, r models.Reply, err error, at time.Time, counted bool, rep *Report) {
+	if serr := o.store.MarkRetry(ctx, r.ID, err.Error(), at, counted); serr != nil {
 		o.log.Error("queue reply for retry", "reply", r.ID, "err", serr)
 		return
 	}

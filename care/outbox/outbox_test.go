@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -24,6 +25,9 @@ type fakeChannel struct {
 	calls   int
 	finds   int
 	findErr error // what FindReply says, when set
+	// findErrAt makes only the FindReply call of that number (from 1)
+	// fail, with errors.New("platform unreachable").
+	findErrAt int
 }
 
 func (f *fakeChannel) Poll(context.Context, channels.Account, string) (channels.Page, error) {
@@ -64,6 +68,9 @@ func (f *fakeChannel) FindReply(_ context.Context, req channels.ReplyRequest) (s
 	f.finds++
 	if f.findErr != nil {
 		return "", false, f.findErr
+	}
+	if f.finds == f.findErrAt {
+		return "", false, errors.New("platform unreachable")
 	}
 	id, ok := f.posted[req.InReplyTo]
 	return id, ok, nil
@@ -259,6 +266,67 @@ func TestCheckingFailuresAreClassified(t *testing.T) {
 				t.Fatalf("reply %s, account %s, %d posts, %d checks; want %s, %s, 1, 1", r.State, acc.State, ch.calls, ch.finds, tt.wantState, tt.wantAcc)
 			}
 		})
+	}
+}
+
+// TestNoSecondPostAfterGivingUpOrARetryByHand: the last attempt timed out
+// but landed; the outbox finds it before giving up. And a reply that did
+// fail and that a person retries is looked for before it is posted again.
+func TestNoSecondPostAfterGivingUpOrARetryByHand(t *testing.T) {
+	ctx := context.Background()
+	run := func(t *testing.T, cannotTell bool) (*fixture, *fakeChannel, *Outbox) {
+		fx := newFixture(t, t.TempDir(), 1)
+		ch := &fakeChannel{posted: map[string]string{}, replies: []string{"e1", "e2", "timeout"}}
+		if cannotTell {
+			ch.findErrAt = 3 // attempts 2 and 3 ask first; the check before giving up fails
+		}
+		ob := New(fx.store, channels.Registry{"fake": ch}, WithClock(fx.clock), WithBackoff(Backoff{Base: time.Second, Max: time.Minute, MaxAttempts: 3}))
+		for range 3 {
+			ch.landed = len(ch.replies) == 1 // the third attempt lands, though it times out
+			ob.Flush(ctx)
+			fx.now = fx.now.Add(time.Hour)
+		}
+		return fx, ch, ob
+	}
+	t.Run("found before giving up", func(t *testing.T) {
+		fx, ch, _ := run(t, false)
+		if r := fx.reply(t, 1); r.State != models.ReplySent || ch.calls != 3 {
+			t.Fatalf("reply %s after %d posts (%s); want found sent after 3", r.State, ch.calls, r.LastError)
+		}
+	})
+	t.Run("retried by hand", func(t *testing.T) {
+		fx, ch, ob := run(t, true)
+		r := fx.reply(t, 1)
+		if r.State != models.ReplyFailed || !strings.Contains(r.LastError, "look on the platform") {
+			t.Fatalf("reply %s: %q; want failed, saying to look on the platform", r.State, r.LastError)
+		}
+		if err := fx.store.RetryFailed(ctx, "sam", r.ID); err != nil {
+			t.Fatal(err)
+		}
+		ob.Flush(ctx)
+		if r := fx.reply(t, 1); r.State != models.ReplySent || ch.calls != 3 {
+			t.Fatalf("after a retry by hand: %s, %d posts; want found, not posted a fourth time", r.State, ch.calls)
+		}
+	})
+}
+
+// TestWaitingForTheLimitUsesNoAttempts: a platform that asks to wait ten
+// times in a row does not make the reply fail.
+func TestWaitingForTheLimitUsesNoAttempts(t *testing.T) {
+	ctx := context.Background()
+	fx := newFixture(t, t.TempDir(), 1)
+	script := make([]string, 10)
+	for i := range script {
+		script[i] = "ratelimit"
+	}
+	ch := &fakeChannel{posted: map[string]string{}, replies: script}
+	ob := New(fx.store, channels.Registry{"fake": ch}, WithClock(fx.clock), WithBackoff(Backoff{Base: time.Second, Max: time.Minute, MaxAttempts: 3}))
+	for range 11 {
+		ob.Flush(ctx)
+		fx.now = fx.now.Add(2 * time.Minute)
+	}
+	if r := fx.reply(t, 1); r.State != models.ReplySent || ch.calls != 11 {
+		t.Fatalf("reply %s after %d calls (%d attempts); want sent after 11", r.State, ch.calls, r.Attempts)
 	}
 }
 
