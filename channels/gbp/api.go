@@ -111,7 +111,8 @@ func (g *googleError) reasons() (reasons []string, quotaZero bool) {
 // check turns a response that is not a success into the error kinds of
 // package channels, with Google's own message. Beyond webapi.Check: a
 // quota of 0 (access to the Business Profile APIs not approved yet) is a
-// refusal, not a rate limit; a 403 says what Google refused.
+// refusal, not a rate limit; a 403 says what Google refused, and a 403
+// for a missing scope means the account must be connected again.
 func (c *Channel) check(resp *http.Response, body []byte) error {
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		return nil
@@ -131,6 +132,12 @@ func (c *Channel) check(resp *http.Response, body []byte) error {
 			channels.ErrPermanent, shorten(msg))
 	case resp.StatusCode == http.StatusForbidden && slices.Contains(reasons, "SERVICE_DISABLED"):
 		return fmt.Errorf("%w: the API is not enabled in this app's Google Cloud project (Google said %q)", channels.ErrPermanent, shorten(msg))
+	case resp.StatusCode == http.StatusForbidden && (slices.Contains(reasons, "ACCESS_TOKEN_SCOPE_INSUFFICIENT") || insufficientScope(resp.Header)):
+		// The sign-in did not grant business.manage (Google's consent
+		// screen lets the user untick it); refreshing keeps the same
+		// grant, so only a new sign-in helps.
+		return fmt.Errorf("%w: the Google sign-in lacks the Business Profile permission (%s): connect the account again and allow Branchline to manage the Business Profile on Google's consent screen (Google said %q)",
+			channels.ErrAuth, Scope, shorten(msg))
 	case resp.StatusCode == http.StatusForbidden:
 		return fmt.Errorf("%w: Google refused: the signed-in Google account may not manage this location, or the location is not verified (Google said %q)",
 			channels.ErrPermanent, shorten(msg))
@@ -141,6 +148,19 @@ func (c *Channel) check(resp *http.Response, body []byte) error {
 		rl.Reason = "HTTP 429 " + ge.Error.Status
 	}
 	return err
+}
+
+// insufficientScope says whether a WWW-Authenticate header carries the
+// Bearer error "insufficient_scope" (RFC 6750 section 3.1), quoted or
+// not.
+func insufficientScope(h http.Header) bool {
+	for _, v := range h.Values("WWW-Authenticate") {
+		v = strings.ToLower(strings.Join(strings.Fields(v), ""))
+		if strings.Contains(v, `error="insufficient_scope"`) || strings.Contains(v, "error=insufficient_scope") {
+			return true
+		}
+	}
+	return false
 }
 
 func shorten(s string) string {

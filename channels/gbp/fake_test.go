@@ -90,17 +90,20 @@ type fakeGoogle struct {
 	srv *httptest.Server
 	now func() time.Time
 
-	mu        sync.Mutex
-	access    string // the access token Google accepts
-	refresh   string // the refresh token Google accepts; "" once revoked
-	rotate    bool   // hand out a new refresh token with each refresh
-	issued    int
-	pages     map[string]page
-	reviews   map[string]gReview // for get and updateReply, by reviewId
-	script    []scripted
-	requests  []string // "GET /v4/...?query" in order, token endpoint included
-	refreshes int
-	puts      map[string]int
+	mu      sync.Mutex
+	access  string // the access token Google accepts
+	refresh string // the refresh token Google accepts; "" once revoked
+	rotate  bool   // hand out a new refresh token with each refresh
+	issued  int
+	pages   map[string]page
+	reviews map[string]gReview // for get and updateReply, by reviewId
+	script  []scripted
+	// tokenScript answers the next refresh requests instead of the
+	// normal answer (their match is not used).
+	tokenScript []scripted
+	requests    []string // "GET /v4/...?query" in order, token endpoint included
+	refreshes   int
+	puts        map[string]int
 	// onPut runs after a reply is stored and before it is answered.
 	onPut func(id string)
 }
@@ -146,6 +149,12 @@ func (g *fakeGoogle) queue(s ...scripted) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.script = append(g.script, s...)
+}
+
+func (g *fakeGoogle) queueToken(s ...scripted) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.tokenScript = append(g.tokenScript, s...)
 }
 
 func (g *fakeGoogle) log() []string {
@@ -206,6 +215,21 @@ func (g *fakeGoogle) token(w http.ResponseWriter, r *http.Request) {
 	if f.Get("grant_type") != "refresh_token" || f.Get("client_id") != clientID || f.Get("client_secret") != clientSecret {
 		g.t.Errorf("token request: grant_type %q, client_id %q, secret given %v", f.Get("grant_type"), f.Get("client_id"), f.Get("client_secret") != "")
 		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "invalid_client"})
+		return
+	}
+	if len(g.tokenScript) > 0 {
+		s := g.tokenScript[0]
+		g.tokenScript = g.tokenScript[1:]
+		for k, v := range s.header {
+			w.Header()[k] = v
+		}
+		ct := "application/json; charset=utf-8"
+		if strings.HasSuffix(s.file, ".html") {
+			ct = "text/html; charset=UTF-8"
+		}
+		w.Header().Set("Content-Type", ct)
+		w.WriteHeader(s.status)
+		w.Write(readTestdata(g.t, s.file))
 		return
 	}
 	if g.refresh == "" || f.Get("refresh_token") != g.refresh {

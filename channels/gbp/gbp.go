@@ -33,13 +33,31 @@
 // PlatformID; the store de-duplicates on PlatformID, so an edit is not
 // imported again and the stored text stays the original one.
 //
+// Google can hold a review back for moderation and release it later with
+// its original updateTime, which may then be at or below the mark the last
+// poll stopped at: a poll that stopped at the mark would never see it. So
+// a poll reads on past its mark, down to the mark less a look-back window
+// (DefaultLookBack, 24 hours; WithLookBack), and hands over every review in
+// the window except those the cursor records as handed out at the mark
+// itself. The cursor does not record the rest of the window (it would grow
+// with every review of the last day), so the window's reviews are handed
+// over again at each poll, at most once per poll, and the store, which
+// de-duplicates on PlatformID, keeps each once. The window costs more
+// pages only where more than a page (50) of reviews were updated in the
+// day below the mark, and the page bound still holds. A review released
+// with an updateTime further below the mark than the window is not seen.
+//
 // Tokens come from the account's channels.Credentials. An access token
 // that has expired (by the injected clock, a minute early) is refreshed
 // with the refresh token and saved; a 401 from Google before that is
 // answered by one refresh and one retry (the token may have been revoked,
 // or this machine's clock may be off). A refresh token Google refuses
 // (invalid_grant: revoked, expired, or the password changed) means the
-// account must be connected again: the error wraps channels.ErrAuth.
+// account must be connected again: the error wraps channels.ErrAuth. A
+// 429 from the token endpoint is a *channels.RateLimitError with Google's
+// Retry-After, a 408 or 5xx there a transient failure (webapi.ErrTransient).
+// A 403 because the sign-in did not grant the business.manage scope (the
+// consent screen lets the user untick it) wraps channels.ErrAuth too.
 // Tokens never appear in errors or logs.
 //
 // Access to these APIs must be requested from Google: until it is
@@ -85,6 +103,10 @@ const PageSize = 50
 // poll that stops there says More and carries on from there.
 const DefaultMaxPages = 20
 
+// DefaultLookBack is how far below its mark a poll looks again for
+// reviews that appeared late (see the package doc).
+const DefaultLookBack = 24 * time.Hour
+
 // DefaultSkew is how much earlier than the reply's first attempt a reply
 // found on Google may have been updated and still count as that attempt's:
 // this machine's clock and Google's differ a little.
@@ -127,6 +149,7 @@ type Channel struct {
 	log      *slog.Logger
 	infoBase string
 	maxPages int
+	lookBack time.Duration
 	skew     time.Duration
 	// refreshing holds one mutex per account, so two calls do not refresh
 	// the same token at once.
@@ -156,6 +179,10 @@ func WithInformationBase(url string) Option { return func(c *Channel) { c.infoBa
 // WithMaxPages replaces DefaultMaxPages.
 func WithMaxPages(n int) Option { return func(c *Channel) { c.maxPages = max(n, 1) } }
 
+// WithLookBack replaces DefaultLookBack; 0 turns the look-back off (a
+// poll then stops at its mark).
+func WithLookBack(d time.Duration) Option { return func(c *Channel) { c.lookBack = max(d, 0) } }
+
 // WithSkew replaces DefaultSkew.
 func WithSkew(d time.Duration) Option { return func(c *Channel) { c.skew = d } }
 
@@ -163,7 +190,7 @@ func WithSkew(d time.Duration) Option { return func(c *Channel) { c.skew = d } }
 // issued to (OAuthConfig); it refreshes them.
 func New(creds channels.Credentials, cfg *oauth2.Config, opts ...Option) *Channel {
 	c := &Channel{creds: creds, oauth: cfg, client: &http.Client{Timeout: time.Minute}, now: time.Now,
-		log: slog.New(slog.DiscardHandler), infoBase: DefaultInformationBase, maxPages: DefaultMaxPages, skew: DefaultSkew}
+		log: slog.New(slog.DiscardHandler), infoBase: DefaultInformationBase, maxPages: DefaultMaxPages, lookBack: DefaultLookBack, skew: DefaultSkew}
 	for _, o := range opts {
 		o(c)
 	}

@@ -52,16 +52,19 @@ var starRatings = map[string]int{"ONE": 1, "TWO": 2, "THREE": 3, "FOUR": 4, "FIV
 
 // cursor is Poll's position, stored as JSON.
 //
-// At and IDs are the floor: every review updated before At is stored, and
-// so are the reviews updated exactly at At listed in IDs. Reviews come
-// newest update first, so a poll reads pages until it passes below the
-// floor; reviews at At not in IDs are new (equal timestamps are neither
-// lost nor taken twice).
+// At and IDs are the mark: every review updated before At was handed
+// out, and so were the reviews updated exactly at At listed in IDs.
+// Reviews come newest update first, so a poll reads pages until it passes
+// below its floor, the mark less the channel's look-back window; reviews
+// at At not in IDs are new (equal timestamps are neither lost nor taken
+// twice), and reviews between the floor and At are handed out again, for
+// the store to de-duplicate, so that one released late by Google is not
+// missed.
 //
 // Next, TopAt and TopIDs are set when a poll stopped at its page bound
 // before reaching the floor: the next poll carries on from page token
 // Next, and TopAt/TopIDs keep the newest reviews seen so far, which become
-// the floor once the floor is reached.
+// the mark once the floor is reached.
 type cursor struct {
 	At     time.Time `json:"at,omitzero"`
 	IDs    []string  `json:"ids,omitempty"`
@@ -113,9 +116,11 @@ type found struct {
 }
 
 // Poll returns the location's reviews created or updated since cursor,
-// oldest first. It reads pages of 50, newest update first, until it
-// passes below the cursor, at most the channel's page bound per call (the
-// Page then says More, and the next call carries on). A page that repeats
+// oldest first, and again those of the look-back window below the
+// cursor's mark (see the package doc). It reads pages of 50, newest
+// update first, until it passes below the window, at most the channel's
+// page bound per call (the Page then says More, and the next call carries
+// on). No review is returned twice by one call. A page that repeats
 // a review, or an empty page with a next page token, is handled without
 // losing or doubling anything. A malformed answer is an error, and the
 // cursor does not move.
@@ -133,6 +138,12 @@ func (c *Channel) Poll(ctx context.Context, acc channels.Account, cur string) (c
 		return channels.Page{}, err
 	}
 	topAt, topIDs := pos.TopAt, slices.Clone(pos.TopIDs)
+	// Reviews below floor were handed out by earlier polls; those from
+	// floor up to the mark are looked at again for late arrivals.
+	floor := pos.At
+	if !floor.IsZero() {
+		floor = floor.Add(-c.lookBack)
+	}
 	token := pos.Next
 	resumed := token != ""
 	var items []found
@@ -165,10 +176,10 @@ func (c *Channel) Poll(ctx context.Context, acc channels.Account, cur string) (c
 			}
 			topAt, topIDs = mark(topAt, topIDs, updated, it.PlatformID)
 			switch {
-			case !pos.At.IsZero() && updated.Before(pos.At):
+			case !pos.At.IsZero() && updated.Before(floor):
 				reachedFloor = true
 			case updated.Equal(pos.At) && slices.Contains(pos.IDs, it.PlatformID):
-				// Stored by an earlier poll.
+				// Handed out at the mark by an earlier poll.
 			case taken[it.PlatformID]:
 				// Repeated by a later page (the list moved while it was read).
 			default:

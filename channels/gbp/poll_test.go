@@ -101,7 +101,8 @@ func TestReviewerNamesAndRatings(t *testing.T) {
 
 func TestPollPagesToTheCursorWithoutLosingOrDoubling(t *testing.T) {
 	ctx := context.Background()
-	e := newEnv(t)
+	// The mark alone, without the look-back (TestLateReviewWithinTheLookBackIsFound).
+	e := newEnv(t, gbp.WithLookBack(0))
 	at := func(m int) time.Time { return t0.Add(time.Duration(-m) * time.Minute) }
 	ratingOnly := rv("r4", at(60), "FOUR", "")
 	e.g.setPages(map[string]page{
@@ -187,7 +188,8 @@ func TestEqualUpdateTimesAcrossTheCursor(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx := context.Background()
-			e := newEnv(t)
+			// The mark alone, without the look-back (TestLateReviewWithinTheLookBackIsFound).
+			e := newEnv(t, gbp.WithLookBack(0))
 			e.g.setPages(map[string]page{"": {reviews: tt.before}})
 			first, err := e.ch.Poll(ctx, e.acc, "")
 			if err != nil {
@@ -211,7 +213,8 @@ func TestEqualUpdateTimesAcrossTheCursor(t *testing.T) {
 
 func TestPageBoundCarriesOnAtTheNextPoll(t *testing.T) {
 	ctx := context.Background()
-	e := newEnv(t, gbp.WithMaxPages(2))
+	// The mark alone, without the look-back (TestLookBackKeepsThePageBound).
+	e := newEnv(t, gbp.WithMaxPages(2), gbp.WithLookBack(0))
 	at := func(m int) time.Time { return t0.Add(time.Duration(-m) * time.Minute) }
 	e.g.setPages(map[string]page{"": {reviews: []gReview{rv("r0", at(100), "FIVE", "first")}}})
 	start, err := e.ch.Poll(ctx, e.acc, "")
@@ -265,6 +268,172 @@ func TestPageBoundCarriesOnAtTheNextPoll(t *testing.T) {
 	}
 	if got := listRequests(e.g.log(), n); len(got) != 1 {
 		t.Errorf("after catching up a poll read %q, want one page", got)
+	}
+}
+
+// store stands for the store's import: it keeps a review once by
+// PlatformID and says which items were new.
+type store map[string]bool
+
+func (s store) absorb(items []channels.Item) (inserted []string) {
+	for _, it := range items {
+		if !s[it.PlatformID] {
+			s[it.PlatformID] = true
+			inserted = append(inserted, it.PlatformID)
+		}
+	}
+	return inserted
+}
+
+func TestLateReviewWithinTheLookBackIsFound(t *testing.T) {
+	mark := t0.Add(-time.Hour)
+	before := func(d time.Duration) time.Time { return mark.Add(-d) }
+	// What Google lists at the first poll: "a" at the mark, "b" 3 hours
+	// below it, "c" and "d" below the 24-hour window.
+	first := map[string]page{
+		"":   {reviews: []gReview{rv("a", mark, "FIVE", "x")}, next: "p2"},
+		"p2": {reviews: []gReview{rv("b", before(3*time.Hour), "FOUR", "x")}, next: "p3"},
+		"p3": {reviews: []gReview{rv("c", before(30*time.Hour), "THREE", "x")}, next: "p4"},
+		"p4": {reviews: []gReview{rv("d", before(50*time.Hour), "TWO", "x")}},
+	}
+	// Then a new review "n" arrives, and Google releases "late" from
+	// moderation with its updateTime 2 hours below the mark; page p3
+	// repeats "b" (the list moved while it was read).
+	later := map[string]page{
+		"":   {reviews: []gReview{rv("n", mark.Add(30*time.Minute), "FIVE", "x"), rv("a", mark, "FIVE", "x")}, next: "p2"},
+		"p2": {reviews: []gReview{rv("late", before(2*time.Hour), "ONE", "held back"), rv("b", before(3*time.Hour), "FOUR", "x")}, next: "p3"},
+		"p3": {reviews: []gReview{rv("b", before(3*time.Hour), "FOUR", "x"), rv("c", before(30*time.Hour), "THREE", "x")}, next: "p4"},
+		"p4": {reviews: []gReview{rv("d", before(50*time.Hour), "TWO", "x")}},
+	}
+	tests := []struct {
+		name string
+		opts []gbp.Option
+		// The second and third polls: the items (oldest first), the
+		// pages read, and what the store took in.
+		second, secondPages, secondNew []string
+		third, thirdPages, thirdNew    []string
+	}{
+		{
+			name: "default look-back: the late review is found once",
+			// Poll 2 reads down to "c", below mark-24h, and not p4. It
+			// returns "late", "n", and "b" again (in the window; the store
+			// absorbs it), each once; not "a", handed out at the mark.
+			second: []string{"b", "late", "n"}, secondPages: []string{"", "p2", "p3"}, secondNew: []string{"late", "n"},
+			// Poll 3, nothing new: the mark is now "n", so the window
+			// holds "a", "b" and "late", returned again and all absorbed
+			// by the store; "n" (at the mark), "c" and "d" are not.
+			third: []string{"b", "late", "a"}, thirdPages: []string{"", "p2", "p3"}, thirdNew: nil,
+		},
+		{
+			name:   "look-back off: the poll stops at the mark and the late review is lost",
+			opts:   []gbp.Option{gbp.WithLookBack(0)},
+			second: []string{"n"}, secondPages: []string{"", "p2"}, secondNew: []string{"n"},
+			third: nil, thirdPages: []string{""}, thirdNew: nil,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := context.Background()
+			e := newEnv(t, tt.opts...)
+			st := store{}
+			e.g.setPages(first)
+			p1, err := e.ch.Poll(ctx, e.acc, "")
+			if err != nil || p1.More {
+				t.Fatalf("first poll: more=%v %v", p1.More, err)
+			}
+			if got := st.absorb(p1.Items); !slices.Equal(got, []string{"d", "c", "b", "a"}) {
+				t.Fatalf("first poll stored %v", got)
+			}
+
+			e.g.setPages(later)
+			n := len(e.g.log())
+			p2, err := e.ch.Poll(ctx, e.acc, p1.Cursor)
+			if err != nil || p2.More {
+				t.Fatalf("second poll: more=%v %v", p2.More, err)
+			}
+			if got := ids(p2.Items); !slices.Equal(got, tt.second) {
+				t.Errorf("second poll returned %v, want %v", got, tt.second)
+			}
+			if got := listRequests(e.g.log(), n); !slices.Equal(got, tt.secondPages) {
+				t.Errorf("second poll read pages %q, want %q", got, tt.secondPages)
+			}
+			if got := st.absorb(p2.Items); !slices.Equal(got, tt.secondNew) {
+				t.Errorf("second poll stored %v, want %v", got, tt.secondNew)
+			}
+
+			n = len(e.g.log())
+			p3, err := e.ch.Poll(ctx, e.acc, p2.Cursor)
+			if err != nil || p3.More {
+				t.Fatalf("third poll: more=%v %v", p3.More, err)
+			}
+			if got := ids(p3.Items); !slices.Equal(got, tt.third) {
+				t.Errorf("third poll returned %v, want %v", got, tt.third)
+			}
+			if got := listRequests(e.g.log(), n); !slices.Equal(got, tt.thirdPages) {
+				t.Errorf("third poll read pages %q, want %q", got, tt.thirdPages)
+			}
+			if got := st.absorb(p3.Items); !slices.Equal(got, tt.thirdNew) {
+				t.Errorf("third poll stored %v, want %v", got, tt.thirdNew)
+			}
+			if p3.Cursor != p2.Cursor {
+				t.Errorf("the mark moved without a new review: %s, then %s", p2.Cursor, p3.Cursor)
+			}
+		})
+	}
+}
+
+func TestLookBackKeepsThePageBound(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, gbp.WithMaxPages(2))
+	mark := t0.Add(-time.Hour)
+	before := func(d time.Duration) time.Time { return mark.Add(-d) }
+	e.g.setPages(map[string]page{"": {reviews: []gReview{rv("a", mark, "FIVE", "x")}}})
+	start, err := e.ch.Poll(ctx, e.acc, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// One review a page; "late" appears 2 hours below the mark; page q4
+	// repeats "b"; "d" is below the window.
+	e.g.setPages(map[string]page{
+		"":   {reviews: []gReview{rv("n", mark.Add(time.Minute), "FIVE", "x")}, next: "q2"},
+		"q2": {reviews: []gReview{rv("a", mark, "FIVE", "x")}, next: "q3"},
+		"q3": {reviews: []gReview{rv("b", before(time.Hour), "FIVE", "x")}, next: "q4"},
+		"q4": {reviews: []gReview{rv("b", before(time.Hour), "FIVE", "x"), rv("late", before(2*time.Hour), "ONE", "x")}, next: "q5"},
+		"q5": {reviews: []gReview{rv("c", before(3*time.Hour), "FIVE", "x")}, next: "q6"},
+		"q6": {reviews: []gReview{rv("d", before(30*time.Hour), "FIVE", "x")}, next: "q7"},
+		"q7": {reviews: []gReview{rv("e", before(40*time.Hour), "FIVE", "x")}},
+	})
+	var calls [][]string
+	var pages [][]string
+	var mores []bool
+	cur := start.Cursor
+	for range 6 {
+		n := len(e.g.log())
+		p, err := e.ch.Poll(ctx, e.acc, cur)
+		if err != nil {
+			t.Fatal(err)
+		}
+		calls = append(calls, ids(p.Items))
+		pages = append(pages, listRequests(e.g.log(), n))
+		mores = append(mores, p.More)
+		cur = p.Cursor
+		if !p.More {
+			break
+		}
+	}
+	// Two pages a call; each call returns a review once; the catch-up
+	// ends at "d", below the window, without reading q7.
+	wantCalls := [][]string{{"n"}, {"late", "b"}, {"c"}}
+	wantPages := [][]string{{"", "q2"}, {"q3", "q4"}, {"q5", "q6"}}
+	if !slices.EqualFunc(calls, wantCalls, slices.Equal) || !slices.EqualFunc(pages, wantPages, slices.Equal) || !slices.Equal(mores, []bool{true, true, false}) {
+		t.Errorf("calls returned %v, read %q, More %v; want %v, %q, true true false", calls, pages, mores, wantCalls, wantPages)
+	}
+	var c struct {
+		At  time.Time `json:"at"`
+		IDs []string  `json:"ids"`
+	}
+	if err := json.Unmarshal([]byte(cur), &c); err != nil || !c.At.Equal(mark.Add(time.Minute)) || !slices.Equal(c.IDs, []string{"n"}) {
+		t.Errorf("cursor after the catch-up %s (%v), want the mark at n", cur, err)
 	}
 }
 

@@ -205,6 +205,8 @@ func TestVerify(t *testing.T) {
 		{name: "token Google refuses", tok: channels.Token{AccessToken: "ya29.wrong", Expiry: t0.Add(time.Hour)}, wantErr: channels.ErrAuth},
 		{name: "access not approved yet", tok: fresh, answer: &scripted{match: "GET /v4/", status: http.StatusTooManyRequests, file: "error-429-quota-zero.json"},
 			wantErr: channels.ErrPermanent, wantText: "approved"},
+		{name: "sign-in without the business.manage scope", tok: fresh, answer: &scripted{match: "GET /v1/", status: http.StatusForbidden, file: "error-403-insufficient-scope.json"},
+			wantErr: channels.ErrAuth, wantText: "lacks the Business Profile permission"},
 		{name: "location not found", tok: fresh, answer: &scripted{match: "GET /v1/", status: http.StatusNotFound, file: "error-404.json"},
 			wantErr: channels.ErrPermanent, wantText: "no such location"},
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"sync"
 	"time"
 
@@ -76,19 +75,7 @@ func (c *Channel) refresh(ctx context.Context, t channels.Token) (channels.Token
 	// Without an access token the source refreshes at once.
 	ot, err := c.oauth.TokenSource(ctx, &oauth2.Token{RefreshToken: t.RefreshToken}).Token()
 	if err != nil {
-		var re *oauth2.RetrieveError
-		switch {
-		case errors.As(err, &re) && re.ErrorCode == "invalid_grant":
-			return channels.Token{}, fmt.Errorf("%w: Google refused the refresh token (%s); the refresh token was revoked or has expired",
-				channels.ErrAuth, webapi.RedactString(describe(re), secrets...))
-		case errors.As(err, &re) && re.Response != nil && re.Response.StatusCode < http.StatusInternalServerError:
-			// invalid_client and the like: this build's OAuth client is
-			// wrong, which no retry fixes.
-			return channels.Token{}, fmt.Errorf("%w: Google's token endpoint refused the request (%s)",
-				channels.ErrPermanent, webapi.RedactString(describe(re), secrets...))
-		default:
-			return channels.Token{}, fmt.Errorf("%w: %w", webapi.ErrTransient, webapi.Redact(err, secrets...))
-		}
+		return channels.Token{}, c.refreshError(err, secrets)
 	}
 	nt := channels.Token{AccessToken: ot.AccessToken, RefreshToken: ot.RefreshToken, TokenType: ot.TokenType, Expiry: ot.Expiry}
 	if nt.RefreshToken == "" {
@@ -99,6 +86,37 @@ func (c *Channel) refresh(ctx context.Context, t channels.Token) (channels.Token
 		nt.Expiry = c.now().Add(time.Duration(ot.ExpiresIn) * time.Second).UTC()
 	}
 	return nt, nil
+}
+
+// refreshError classifies a failed refresh. A refresh token Google
+// refuses (invalid_grant) needs the account connected again. Otherwise the
+// token endpoint's status is read like any API's (webapi.Check): a 429 is
+// a rate limit with Google's Retry-After, a 408 or a 5xx is transient, and
+// no answer at all (a network error) is transient too. The remaining
+// refusals (invalid_client, unauthorized_client and the like, a 401
+// included) mean this build's OAuth client is wrong, which neither a retry
+// nor a reconnection fixes.
+func (c *Channel) refreshError(err error, secrets []string) error {
+	var re *oauth2.RetrieveError
+	if !errors.As(err, &re) || re.Response == nil {
+		return fmt.Errorf("%w: %w", webapi.ErrTransient, webapi.Redact(err, secrets...))
+	}
+	desc := webapi.RedactString(describe(re), secrets...)
+	if re.ErrorCode == "invalid_grant" {
+		return fmt.Errorf("%w: Google refused the refresh token (%s); the refresh token was revoked or has expired", channels.ErrAuth, desc)
+	}
+	cerr := webapi.Check(re.Response, []byte(desc), c.now())
+	var rl *channels.RateLimitError
+	switch {
+	case errors.As(cerr, &rl):
+		rl.Reason = "HTTP 429 from Google's token endpoint"
+		return fmt.Errorf("Google's token endpoint asks to slow down (%s): %w", desc, rl)
+	case errors.Is(cerr, webapi.ErrTransient):
+		return fmt.Errorf("Google's token endpoint failed: %w", cerr)
+	default:
+		// A 2xx lands here only when it carries an error code anyway.
+		return fmt.Errorf("%w: Google's token endpoint refused the request (HTTP %d: %s)", channels.ErrPermanent, re.Response.StatusCode, desc)
+	}
 }
 
 func describe(re *oauth2.RetrieveError) string {

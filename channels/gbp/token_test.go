@@ -281,6 +281,7 @@ func TestRateLimitMidwayKeepsEverythingForTheNextPoll(t *testing.T) {
 }
 
 func TestGoogleRefusalsSayWhy(t *testing.T) {
+	noScope := http.Header{"Www-Authenticate": {`Bearer realm="https://accounts.google.com/", error="insufficient_scope", scope="https://www.googleapis.com/auth/business.manage"`}}
 	tests := []struct {
 		name      string
 		answer    scripted
@@ -293,27 +294,44 @@ func TestGoogleRefusalsSayWhy(t *testing.T) {
 			channels.ErrPermanent, []string{"PERMISSION_DENIED: The caller does not have permission", "may not manage this location"}},
 		{"API not enabled in the project", scripted{status: http.StatusForbidden, file: "error-403-service-disabled.json"},
 			channels.ErrPermanent, []string{"not enabled in this app's Google Cloud project", "has not been used in project"}},
+		{"sign-in without the business.manage scope", scripted{status: http.StatusForbidden, file: "error-403-insufficient-scope.json", header: noScope},
+			channels.ErrAuth, []string{"lacks the Business Profile permission", "connect the account again", "insufficient authentication scopes"}},
+		{"missing scope said only in the error details", scripted{status: http.StatusForbidden, file: "error-403-insufficient-scope.json"},
+			channels.ErrAuth, []string{"lacks the Business Profile permission"}},
+		{"missing scope said only in WWW-Authenticate", scripted{status: http.StatusForbidden, file: "error-403-permission-denied.json", header: noScope},
+			channels.ErrAuth, []string{"lacks the Business Profile permission", "The caller does not have permission"}},
 		{"Google fails", scripted{status: http.StatusServiceUnavailable, file: "error-404.json"},
 			webapi.ErrTransient, []string{"HTTP 503"}},
 	}
+	kinds := []error{channels.ErrPermanent, channels.ErrAuth, webapi.ErrTransient, channels.ErrRateLimited}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			ctx := context.Background()
 			e := newEnv(t)
-			tt.answer.match = "GET /v4/"
-			e.g.queue(tt.answer)
-			_, err := e.ch.Poll(context.Background(), e.acc, "")
-			if !errors.Is(err, tt.wantErr) {
-				t.Fatalf("poll = %v, want %v", err, tt.wantErr)
-			}
-			var rl *channels.RateLimitError
-			if errors.As(err, &rl) {
-				t.Errorf("a refusal reported as a rate limit: %v", err)
-			}
-			for _, w := range tt.wantTexts {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("error %q does not say %q", err, w)
+			e.g.addReview(rv("r1", t0, "FIVE", "x"))
+			// The same answer to the poll and to the reply.
+			tt.answer.match = ""
+			e.g.queue(tt.answer, tt.answer)
+			_, perr := e.ch.Poll(ctx, e.acc, "")
+			_, rerr := e.ch.Reply(ctx, channels.ReplyRequest{Account: e.acc, InReplyTo: "r1", Text: "Thank you!", FirstAttempt: t0})
+			for _, err := range []error{perr, rerr} {
+				for _, k := range kinds {
+					if errors.Is(err, k) != (k == tt.wantErr) {
+						t.Errorf("error %v: errors.Is(%v) = %v, want it only for %v", err, k, errors.Is(err, k), tt.wantErr)
+					}
+				}
+				for _, w := range tt.wantTexts {
+					if err == nil || !strings.Contains(err.Error(), w) {
+						t.Errorf("error %v does not say %q", err, w)
+					}
 				}
 			}
+			// No refresh and no second try: a new token carries the same
+			// grant, and a refusal stays a refusal.
+			if log := e.g.log(); len(log) != 2 || strings.HasPrefix(log[0], "POST") || strings.HasPrefix(log[1], "POST /token") {
+				t.Errorf("requests %q, want the list and the reply only", log)
+			}
+			e.noSecrets(perr, rerr)
 		})
 	}
 }
@@ -326,4 +344,86 @@ func TestNetworkFailureIsTransientAndShowsNoSecret(t *testing.T) {
 		t.Errorf("poll against a closed server = %v, want a transient error", err)
 	}
 	e.noSecrets(err)
+}
+
+func TestTokenEndpointFailuresAreClassified(t *testing.T) {
+	tests := []struct {
+		name     string
+		answer   scripted
+		wantErr  error         // the kind, for errors.Is
+		wantWait time.Duration // a *channels.RateLimitError with this wait when not 0
+		wantText string
+	}{
+		{name: "429 with Retry-After in seconds waits as Google says",
+			answer:  scripted{status: http.StatusTooManyRequests, file: "token-rate-limited.json", header: http.Header{"Retry-After": {"30"}}},
+			wantErr: channels.ErrRateLimited, wantWait: 30 * time.Second, wantText: "token endpoint"},
+		{name: "429 with Retry-After as a date",
+			answer:  scripted{status: http.StatusTooManyRequests, file: "token-rate-limited.json", header: http.Header{"Retry-After": {t0.Add(3 * time.Minute).Format(http.TimeFormat)}}},
+			wantErr: channels.ErrRateLimited, wantWait: 3 * time.Minute, wantText: "token endpoint"},
+		{name: "429 without Retry-After waits the default",
+			answer:  scripted{status: http.StatusTooManyRequests, file: "token-unavailable.html"},
+			wantErr: channels.ErrRateLimited, wantWait: webapi.DefaultRetryAfter, wantText: "token endpoint"},
+		{name: "408 is transient",
+			answer:  scripted{status: http.StatusRequestTimeout, file: "token-unavailable.html"},
+			wantErr: webapi.ErrTransient, wantText: "HTTP 408"},
+		{name: "500 is transient",
+			answer:  scripted{status: http.StatusInternalServerError, file: "token-unavailable.html"},
+			wantErr: webapi.ErrTransient, wantText: "HTTP 500"},
+		{name: "503 is transient",
+			answer:  scripted{status: http.StatusServiceUnavailable, file: "token-unavailable.html"},
+			wantErr: webapi.ErrTransient, wantText: "HTTP 503"},
+		{name: "invalid_grant needs reconnecting",
+			answer:  scripted{status: http.StatusBadRequest, file: "token-invalid-grant.json"},
+			wantErr: channels.ErrAuth, wantText: "invalid_grant"},
+		{name: "invalid_client is a refusal no retry fixes",
+			answer:  scripted{status: http.StatusUnauthorized, file: "token-invalid-client.json"},
+			wantErr: channels.ErrPermanent, wantText: "invalid_client"},
+	}
+	kinds := []error{channels.ErrRateLimited, webapi.ErrTransient, channels.ErrAuth, channels.ErrPermanent}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := context.Background()
+			e := newEnv(t)
+			e.g.addReview(rv("r1", t0, "FIVE", "x"))
+			tok := e.creds.tokens[e.acc.Key()]
+			tok.Expiry = t0.Add(-time.Minute)
+			e.creds.tokens[e.acc.Key()] = tok
+			// One answer for the poll, one for the reply: the reply is
+			// what the outbox retries or gives up on.
+			e.g.queueToken(tt.answer, tt.answer)
+			_, perr := e.ch.Poll(ctx, e.acc, "")
+			req := channels.ReplyRequest{Account: e.acc, InReplyTo: "r1", Text: "Thank you!", FirstAttempt: t0}
+			_, rerr := e.ch.Reply(ctx, req)
+			for _, err := range []error{perr, rerr} {
+				for _, k := range kinds {
+					if errors.Is(err, k) != (k == tt.wantErr) {
+						t.Errorf("error %v: errors.Is(%v) = %v, want it only for %v", err, k, errors.Is(err, k), tt.wantErr)
+					}
+				}
+				var rl *channels.RateLimitError
+				if isRL := errors.As(err, &rl); isRL != (tt.wantWait != 0) || (isRL && (rl.RetryAfter != tt.wantWait || !strings.Contains(rl.Reason, "token endpoint"))) {
+					t.Errorf("error %v; want a RateLimitError from the token endpoint: %v, to wait %s", err, tt.wantWait != 0, tt.wantWait)
+				}
+				if err != nil && !strings.Contains(err.Error(), tt.wantText) {
+					t.Errorf("error %q does not say %q", err, tt.wantText)
+				}
+			}
+			// One refresh attempt per call, no API request without a token,
+			// nothing saved.
+			if log := e.g.log(); len(log) != 2 || log[0] != "POST /token refresh_token" || log[1] != log[0] {
+				t.Errorf("requests %q, want two refresh attempts and nothing else", log)
+			}
+			if len(e.creds.saved()) != 0 {
+				t.Error("a token was saved")
+			}
+			e.noSecrets(perr, rerr)
+			if tt.wantErr == channels.ErrAuth || tt.wantErr == channels.ErrPermanent {
+				return
+			}
+			// Once the token endpoint answers again, so does the channel.
+			if _, err := e.ch.Reply(ctx, req); err != nil {
+				t.Errorf("reply once the token endpoint is back: %v", err)
+			}
+		})
+	}
 }
