@@ -33,7 +33,6 @@ const (
 	maxFeedPages          = 8  // × 25 posts
 	maxCommentPages       = 10 // × 50 comments per post
 	maxConversationPages  = 8  // × 25 conversations
-	maxFindPages          = 4
 	conversationMessages  = 20 // Meta shows the 20 newest messages of a conversation
 	messageFields         = "id,from,message,created_time"
 	conversationFieldsFmt = "id,updated_time,messages.limit(%d){" + messageFields + "}"
@@ -101,7 +100,12 @@ type fbMessage struct {
 type fbConversation struct {
 	ID          string `json:"id"`
 	UpdatedTime string `json:"updated_time"`
-	Messages    *struct {
+	// Participants are the person and the Page (or Instagram account),
+	// when asked for.
+	Participants *struct {
+		Data []fbUser `json:"data"`
+	} `json:"participants"`
+	Messages *struct {
 		Data   []fbMessage `json:"data"`
 		Paging paging      `json:"paging"`
 	} `json:"messages"`
@@ -447,10 +451,14 @@ func who(req channels.ReplyRequest) string {
 // FindReply looks for a reply of req posted by an earlier attempt: the
 // Page's comment with the same text among the comment's replies (and its
 // parent's, where Facebook may file a reply to a reply), or the Page's
-// message with the same text in the customer's conversation (for a
-// private reply, in the conversations updated since the first attempt),
-// posted no earlier than FirstAttempt less a small allowance for clock
-// differences.
+// message with the same text in the conversation with the customer, and
+// only there (for a private reply, the conversation with the comment's
+// author: found by user_id, else among the conversations updated since
+// the first attempt by the participant's ID, else by their name when only
+// one conversation has it). It reads back to FirstAttempt less a small
+// allowance for clock differences; when a page bound or an unrecognizable
+// conversation stops it first, it returns an error wrapping
+// webapi.ErrTransient, never "not found".
 func (f *Facebook) FindReply(ctx context.Context, req channels.ReplyRequest) (string, bool, error) {
 	s, err := f.g.session(ctx, req.Account)
 	if err != nil {
@@ -461,11 +469,16 @@ func (f *Facebook) FindReply(ctx context.Context, req channels.ReplyRequest) (st
 		return "", false, err
 	}
 	from := earliestReply(req)
+	messenger := convSearch{s: s, path: "/" + page + "/conversations", platform: "messenger", ours: func(u *fbUser) bool { return u.id() == page }}
 	switch {
 	case req.Kind == "dm":
-		return f.findInConversation(ctx, s, page, req, from)
+		return f.findMessage(ctx, messenger, req, from)
 	case req.Kind == "comment" && req.Private:
-		return findInConversations(ctx, s, "/"+page+"/conversations", "messenger", req.Text, from, func(u *fbUser) bool { return u.id() == page })
+		id, found, err := messenger.findSent(ctx, req, from)
+		if err != nil {
+			return "", false, fmt.Errorf("look for the private reply to comment %s: %w", req.InReplyTo, err)
+		}
+		return id, found, nil
 	case req.Kind == "comment":
 		id, found, err := f.findInComments(ctx, s, page, req.InReplyTo, req.Text, from)
 		if err != nil || found {
@@ -495,14 +508,16 @@ func (f *Facebook) findInComments(ctx context.Context, s *session, page, comment
 		"fields": {"id,from,message,created_time"}, "limit": {"50"},
 	}
 	var found string
-	_, err := list(ctx, s, "/"+comment+"/comments", q, maxFindPages, func(cs []fbComment) bool {
+	var bad error
+	truncated, err := list(ctx, s, "/"+comment+"/comments", q, maxFindPages, func(cs []fbComment) bool {
 		for _, c := range cs {
 			t, err := parseTime(c.CreatedTime)
-			if err != nil {
-				continue
+			if err != nil || c.ID == "" {
+				bad = fmt.Errorf("%w: reply %q has no usable id or created_time (%q), %s", webapi.ErrTransient, c.ID, c.CreatedTime, cannotTell)
+				return true
 			}
 			if t.Before(from) {
-				return true
+				return true // newest first: the rest is older
 			}
 			if c.From.id() == page && sameText(c.Message, text) {
 				found = c.ID
@@ -511,85 +526,44 @@ func (f *Facebook) findInComments(ctx context.Context, s *session, page, comment
 		}
 		return false
 	})
+	if found != "" {
+		return found, true, nil
+	}
+	if err == nil {
+		err = bad
+	}
+	if err == nil && truncated {
+		err = fmt.Errorf("%w: more than %d replies since the first attempt, %s", webapi.ErrTransient, 50*maxFindPages, cannotTell)
+	}
 	if err != nil {
 		return "", false, fmt.Errorf("look for the reply among the replies to %s: %w", comment, err)
-	}
-	return found, found != "", nil
-}
-
-// findInConversation reads the customer's conversation (by PSID, or by
-// the thread's conversation ID).
-func (f *Facebook) findInConversation(ctx context.Context, s *session, page string, req channels.ReplyRequest, from time.Time) (string, bool, error) {
-	q := url.Values{"fields": {fmt.Sprintf(conversationFieldsFmt, conversationMessages)}}
-	var convs []fbConversation
-	switch {
-	case req.Recipient != "":
-		q.Set("platform", "messenger")
-		q.Set("user_id", req.Recipient)
-		if _, err := list(ctx, s, "/"+page+"/conversations", q, 1, func(cs []fbConversation) bool {
-			convs = append(convs, cs...)
-			return true
-		}); err != nil {
-			return "", false, fmt.Errorf("look for the reply in the conversation with %s: %w", req.Recipient, err)
-		}
-	case req.ThreadID != "":
-		var cv fbConversation
-		if err := s.get(ctx, "/"+req.ThreadID, q, &cv); err != nil {
-			return "", false, fmt.Errorf("look for the reply in conversation %s: %w", req.ThreadID, err)
-		}
-		convs = append(convs, cv)
-	default:
-		return "", false, fmt.Errorf("%w: look for a Messenger reply to %s: neither recipient nor conversation known", channels.ErrPermanent, req.InReplyTo)
-	}
-	for _, cv := range convs {
-		if id, ok := matchMessage(cv, req.Text, from, func(u *fbUser) bool { return u.id() == page }); ok {
-			return id, true, nil
-		}
 	}
 	return "", false, nil
 }
 
-// findInConversations reads the conversations updated since from and
-// looks for our message with the text.
-func findInConversations(ctx context.Context, s *session, path, platform, text string, from time.Time, ours func(*fbUser) bool) (string, bool, error) {
-	q := url.Values{
-		"platform": {platform},
-		"fields":   {fmt.Sprintf(conversationFieldsFmt, conversationMessages)},
-		"limit":    {"25"},
-	}
-	var found string
-	_, err := list(ctx, s, path, q, maxFindPages, func(cs []fbConversation) bool {
-		for _, cv := range cs {
-			if u, err := parseTime(cv.UpdatedTime); err == nil && u.Before(from) {
-				return true
-			}
-			if id, ok := matchMessage(cv, text, from, ours); ok {
-				found = id
-				return true
-			}
+// findMessage looks for a Messenger reply in the customer's
+// conversation: by their PSID (Recipient), or by the thread's
+// conversation ID when the PSID is not known.
+func (f *Facebook) findMessage(ctx context.Context, cs convSearch, req channels.ReplyRequest, from time.Time) (string, bool, error) {
+	switch {
+	case req.Recipient != "":
+		id, found, err := cs.findSent(ctx, req, from)
+		if err != nil {
+			return "", false, fmt.Errorf("look for the reply in the conversation with %s: %w", req.Recipient, err)
 		}
-		return false
-	})
-	if err != nil {
-		return "", false, fmt.Errorf("look for the private reply in recent conversations: %w", err)
-	}
-	return found, found != "", nil
-}
-
-func matchMessage(cv fbConversation, text string, from time.Time, ours func(*fbUser) bool) (string, bool) {
-	if cv.Messages == nil {
-		return "", false
-	}
-	for _, m := range cv.Messages.Data {
-		t, err := parseTime(m.CreatedTime)
-		if err != nil || t.Before(from) {
-			continue
+		return id, found, nil
+	case req.ThreadID != "":
+		var cv fbConversation
+		if err := cs.s.get(ctx, "/"+req.ThreadID, cs.query(), &cv); err != nil {
+			return "", false, fmt.Errorf("look for the reply in conversation %s: %w", req.ThreadID, err)
 		}
-		if ours(m.From) && sameText(m.Message, text) && m.ID != "" {
-			return m.ID, true
+		if cv.ID == "" {
+			return "", false, fmt.Errorf("look for the reply in conversation %s: %w: Meta answered without the conversation", req.ThreadID, webapi.ErrTransient)
 		}
+		return cs.findInConversation(ctx, cv, req.Text, from)
+	default:
+		return "", false, fmt.Errorf("%w: look for a Messenger reply to %s: neither recipient nor conversation known", channels.ErrPermanent, req.InReplyTo)
 	}
-	return "", false
 }
 
 // Verify checks a Page token: GET /{page-id}?fields=id,name,username (or

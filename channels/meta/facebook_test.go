@@ -572,20 +572,20 @@ func TestFacebookFindReply(t *testing.T) {
 			serve: func(t *testing.T, f *fakeGraph) {
 				f.on("GET /"+pageID+"/conversations", conversationsHandler(t, func(w http.ResponseWriter, r *http.Request) {
 					wantQuery(t, r, map[string]string{"user_id": "6234000002"})
-					writeJSON(w, 200, listOf("", map[string]any{"id": "t_1", "updated_time": ts(first.Add(time.Minute)),
+					writeJSON(w, 200, listOf("", map[string]any{"id": "t_1", "updated_time": ts(first.Add(time.Minute)), "participants": listOf("", customer, page),
 						"messages": listOf("", reply("m_ours", first.Add(time.Minute), page, text), reply("m_theirs", first.Add(-time.Hour), customer, "cold fries"))}))
 				}))
 			},
 			wantID: "m_ours", wantFound: true,
 		},
 		{
-			name: "private reply among recent conversations", kind: "comment", private: true,
+			name: "private reply in the commenter's conversation", kind: "comment", private: true,
 			serve: func(t *testing.T, f *fakeGraph) {
-				f.on("GET /"+pageID+"/conversations", conversationsHandler(t, func(w http.ResponseWriter, _ *http.Request) {
-					writeJSON(w, 200, listOf("",
-						map[string]any{"id": "t_2", "updated_time": ts(first.Add(2 * time.Minute)), "messages": listOf("", reply("m_other", first.Add(2*time.Minute), page, "something else"))},
-						map[string]any{"id": "t_1", "updated_time": ts(first.Add(time.Minute)), "messages": listOf("", reply("m_pr", first.Add(time.Minute), page, text))},
-						map[string]any{"id": "t_0", "updated_time": ts(first.Add(-time.Hour)), "messages": listOf("", reply("m_old", first.Add(-time.Hour), page, text))}))
+				f.on("GET /"+pageID+"/conversations", conversationsHandler(t, func(w http.ResponseWriter, r *http.Request) {
+					wantQuery(t, r, map[string]string{"user_id": "6234000002"})
+					wantFields(t, r, "participants")
+					writeJSON(w, 200, listOf("", map[string]any{"id": "t_1", "updated_time": ts(first.Add(time.Minute)), "participants": listOf("", customer, page),
+						"messages": listOf("", reply("m_pr", first.Add(time.Minute), page, text), reply("m_old", first.Add(-time.Hour), page, text))}))
 				}))
 			},
 			wantID: "m_pr", wantFound: true,

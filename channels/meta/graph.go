@@ -10,7 +10,15 @@
 //
 // Meta has no idempotency keys: FindReply reads the thread back and looks
 // for the Page's or account's own reply with the same text, posted since
-// the first attempt.
+// the first attempt; a message is looked for only in the conversation
+// with its recipient, since templates send the same text to many people.
+// When FindReply cannot read back to the first attempt, or cannot tell the
+// recipient's conversation from others, it says so with an error wrapping
+// webapi.ErrTransient instead of "not found", which would lead to a
+// second post.
+//
+// The access token is only sent over https, or over plain http to this
+// machine (a test server).
 //
 // Webhooks, which need a public HTTPS address, live in package
 // channels/meta/webhook for a future relay; desktop nodes poll.
@@ -23,6 +31,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -61,7 +70,9 @@ func WithHTTPClient(c *http.Client) Option { return func(cf *config) { cf.client
 
 // WithBaseURL sets the Graph API address used for accounts whose Server is
 // empty, including the version path ("http://127.0.0.1:5000/v21.0" for a
-// test server). The default is DefaultBaseURL.
+// test server). The default is DefaultBaseURL. Like Account.Server, it
+// must be https, or plain http to a loopback host (127.0.0.1, ::1,
+// localhost); any other address is refused with channels.ErrPermanent.
 func WithBaseURL(u string) Option { return func(cf *config) { cf.base = u } }
 
 // WithClock sets the clock that messaging windows, the first poll's
@@ -155,11 +166,44 @@ func (g *graph) sessionWith(acc channels.Account, t channels.Token) (*session, e
 	if raw == "" {
 		raw = g.base
 	}
-	u, err := url.Parse(strings.TrimRight(raw, "/"))
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return nil, fmt.Errorf("%w: %s: Graph API address %q is not an http(s) URL", channels.ErrPermanent, acc.Key(), raw)
+	u, err := graphAddress(raw)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", channels.ErrPermanent, acc.Key(), err)
 	}
 	return &session{g: g, acc: acc, token: t.AccessToken, base: u}, nil
+}
+
+// graphAddress reads a Graph API address. The access token goes to it in
+// every request, so it must be https, except on this machine (127.0.0.1
+// or any loopback address, ::1, localhost), where a test server or a
+// local proxy may speak plain http.
+func graphAddress(raw string) (*url.URL, error) {
+	u, err := url.Parse(strings.TrimRight(raw, "/"))
+	if err != nil || u.Host == "" || u.Hostname() == "" {
+		return nil, fmt.Errorf("Graph API address %q is not an http(s) URL", shorten(raw, 200))
+	}
+	// Named without query, fragment or user info, which may hold secrets.
+	shown := u.Scheme + "://" + u.Host + u.Path
+	switch u.Scheme {
+	case "https":
+		return u, nil
+	case "http":
+		if loopback(u.Hostname()) {
+			return u, nil
+		}
+		return nil, fmt.Errorf("Graph API address %s uses plain http, which would send the access token unencrypted; use https (plain http is accepted only for this machine: 127.0.0.1, ::1, localhost)", shown)
+	default:
+		return nil, fmt.Errorf("Graph API address %s is not an http(s) URL", shown)
+	}
+}
+
+// loopback says whether a host name stays on this machine.
+func loopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // url builds the address of a Graph path ("/123/comments") with a query.
@@ -265,7 +309,12 @@ const maxNextLen = 8 << 10
 // a next link is followed like any other. It reports whether it stopped at
 // the page bound with more pages left.
 func list[T any](ctx context.Context, s *session, path string, q url.Values, maxPages int, visit func([]T) (stop bool)) (truncated bool, err error) {
-	next := s.url(path, q)
+	return listFrom(ctx, s, s.url(path, q), maxPages, visit)
+}
+
+// listFrom is list from a full address: the session's own, or a paging
+// link that followable accepted.
+func listFrom[T any](ctx context.Context, s *session, next string, maxPages int, visit func([]T) (stop bool)) (truncated bool, err error) {
 	for page := 0; ; page++ {
 		if page == maxPages {
 			return true, nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -262,5 +263,63 @@ func TestParseTimeReadsGraphTimes(t *testing.T) {
 		if _, err := parseTime(bad); err == nil {
 			t.Errorf("parseTime(%q) accepted", bad)
 		}
+	}
+}
+
+func TestPlainHTTPIsOnlyForThisMachine(t *testing.T) {
+	tests := []struct {
+		server string
+		ok     bool
+	}{
+		{"https://graph.facebook.com/v21.0", true},
+		{"https://graph.example.net:8443/v21.0", true},
+		{"http://127.0.0.1:5000/v21.0", true},
+		{"http://127.8.0.1/v21.0", true},
+		{"http://[::1]:5000/v21.0", true},
+		{"http://localhost:5000/v21.0", true},
+		{"http://LOCALHOST/v21.0", true},
+		{"http://x/v21.0", false},
+		{"http://graph.facebook.com/v21.0", false},
+		{"http://10.0.0.7:5000/v21.0", false},
+		{"http://localhost.example.com/v21.0", false},
+		{"http://127.0.0.1.nip.io/v21.0", false},
+		{"ftp://127.0.0.1/v21.0", false},
+		{"https:///v21.0", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.server, func(t *testing.T) {
+			acc := channels.Account{Platform: "facebook", Handle: "ck", Server: tt.server}
+			g := newGraph(newCreds(acc), newConfig(nil))
+			s, err := g.sessionWith(acc, channels.Token{AccessToken: testToken})
+			if tt.ok {
+				if err != nil || s == nil {
+					t.Fatalf("sessionWith(%s) = %v", tt.server, err)
+				}
+				return
+			}
+			if err == nil || !errors.Is(err, channels.ErrPermanent) {
+				t.Fatalf("sessionWith(%s) = %v, want a permanent error", tt.server, err)
+			}
+			if u, _ := url.Parse(tt.server); u != nil && u.Host != "" && !strings.Contains(err.Error(), u.Host) {
+				t.Errorf("error %q does not name the address", err)
+			}
+			if strings.Contains(err.Error(), testToken) {
+				t.Errorf("error %q shows the token", err)
+			}
+		})
+	}
+
+	// The same rule holds for the default address, and for Verify, which
+	// `branchline connect` calls with the --server address: nothing is
+	// sent.
+	// The client's dialer refuses (and reports) any connection, so that
+	// nothing leaves the machine even if the rule breaks.
+	noDial := &http.Client{Transport: &http.Transport{DialContext: func(_ context.Context, _, addr string) (net.Conn, error) {
+		t.Errorf("Verify dialed %s", addr)
+		return nil, errors.New("dialing is not allowed in this test")
+	}}}
+	fb := NewFacebook(newCreds(), WithBaseURL("http://x/v21.0"), WithHTTPClient(noDial))
+	if _, err := fb.Verify(context.Background(), channels.Account{Platform: "facebook", Handle: "ck"}, channels.Token{AccessToken: testToken}); !errors.Is(err, channels.ErrPermanent) || !strings.Contains(err.Error(), "http://x") {
+		t.Errorf("Verify with http://x: %v", err)
 	}
 }

@@ -364,9 +364,12 @@ func (ig *Instagram) Reply(ctx context.Context, req channels.ReplyRequest) (stri
 
 // FindReply looks for a reply of req posted by an earlier attempt: the
 // account's reply with the same text under the comment's top-level
-// comment (GET /{ig-comment-id}/replies), or, for a private reply, the
-// account's message with the same text in the conversations updated since
-// the first attempt.
+// comment (GET /{ig-comment-id}/replies, read in full up to a bound), or,
+// for a private reply, the account's message with the same text in the
+// conversation with the comment's author, and only there (see
+// Facebook.FindReply). When a bound or an unrecognizable conversation
+// stops it before it can know, it returns an error wrapping
+// webapi.ErrTransient, never "not found".
 func (ig *Instagram) FindReply(ctx context.Context, req channels.ReplyRequest) (string, bool, error) {
 	if req.Kind != "comment" {
 		return "", false, nil
@@ -381,32 +384,53 @@ func (ig *Instagram) FindReply(ctx context.Context, req channels.ReplyRequest) (
 		if err != nil {
 			return "", false, err
 		}
-		return findInConversations(ctx, s, "/"+id+"/conversations", "instagram", req.Text, from, func(u *fbUser) bool {
+		direct := convSearch{s: s, path: "/" + id + "/conversations", platform: "instagram", ours: func(u *fbUser) bool {
 			return u != nil && own(req.Account, u.ID, u.Username)
-		})
+		}}
+		mid, found, err := direct.findSent(ctx, req, from)
+		if err != nil {
+			return "", false, fmt.Errorf("look for the private reply to Instagram comment %s: %w", req.InReplyTo, err)
+		}
+		return mid, found, nil
 	}
 	top, _, err := ig.topComment(ctx, s, req.InReplyTo)
 	if err != nil {
 		return "", false, err
 	}
+	// Instagram does not document the order of a comment's replies: all
+	// are read (up to the bound), and only those since from count.
 	var found string
-	_, err = list(ctx, s, "/"+top+"/replies", url.Values{"fields": {igReplyFields}, "limit": {"50"}}, maxReplyPages, func(rs []igComment) bool {
+	var bad error
+	truncated, err := list(ctx, s, "/"+top+"/replies", url.Values{"fields": {igReplyFields}, "limit": {"50"}}, maxFindReplyPages, func(rs []igComment) bool {
 		for _, r := range rs {
 			t, err := parseTime(r.Timestamp)
-			if err != nil || t.Before(from) {
+			if err != nil || r.ID == "" {
+				bad = fmt.Errorf("%w: reply %q has no usable id or timestamp (%q), %s", webapi.ErrTransient, r.ID, r.Timestamp, cannotTell)
+				return true
+			}
+			if t.Before(from) {
 				continue
 			}
-			if own(req.Account, r.fromID(), r.author()) && sameText(r.Text, req.Text) && r.ID != "" {
+			if own(req.Account, r.fromID(), r.author()) && sameText(r.Text, req.Text) {
 				found = r.ID
 				return true
 			}
 		}
 		return false
 	})
+	if found != "" {
+		return found, true, nil
+	}
+	if err == nil {
+		err = bad
+	}
+	if err == nil && truncated {
+		err = fmt.Errorf("%w: the comment has more than %d replies, %s", webapi.ErrTransient, 50*maxFindReplyPages, cannotTell)
+	}
 	if err != nil {
 		return "", false, fmt.Errorf("look for the reply among the replies to Instagram comment %s: %w", top, err)
 	}
-	return found, found != "", nil
+	return "", false, nil
 }
 
 // Verify checks a token: GET /{ig-user-id}?fields=id,username,name must

@@ -239,8 +239,10 @@ func TestInstagramFindReply(t *testing.T) {
 		}, ""},
 		{"private reply in a recent conversation", true, "17900000000000011", func(t *testing.T, f *fakeGraph) {
 			f.on("GET /"+igUserID+"/conversations", func(w http.ResponseWriter, req *http.Request, _ []byte) {
-				wantQuery(t, req, map[string]string{"platform": "instagram"})
+				wantQuery(t, req, map[string]string{"platform": "instagram", "user_id": "17840000000000111"})
+				wantFields(t, req, "participants", "messages")
 				writeJSON(w, 200, listOf("", map[string]any{"id": "aWdfZ", "updated_time": ts(first.Add(time.Minute)),
+					"participants": listOf("", map[string]string{"id": "17840000000000111", "username": "hungry.hannah"}, map[string]string{"id": igUserID, "username": "copperkettle_riverside"}),
 					"messages": listOf("", map[string]any{"id": "aWdfm1", "created_time": ts(first.Add(time.Minute)),
 						"from": map[string]string{"id": igUserID, "username": "copperkettle_riverside"}, "message": text})}))
 			})
@@ -251,7 +253,7 @@ func TestInstagramFindReply(t *testing.T) {
 			ig, f, _, acc := newTestInstagram(t)
 			tt.serve(t, f)
 			req := channels.ReplyRequest{Account: acc, Kind: "comment", Private: tt.private, InReplyTo: tt.inReplyTo, Text: text,
-				WrittenAt: first.Add(-time.Hour), FirstAttempt: first}
+				Recipient: "17840000000000111", RecipientName: "hungry.hannah", WrittenAt: first.Add(-time.Hour), FirstAttempt: first}
 			id, found, err := ig.FindReply(context.Background(), req)
 			if err != nil || id != tt.wantID || found != (tt.wantID != "") {
 				t.Fatalf("FindReply = %q, %v, %v; want %q", id, found, err, tt.wantID)
