@@ -60,7 +60,7 @@ func (d *Desk) ConnectAccount(ctx context.Context, reg channels.Registry, vault 
 	if id.Handle == "" {
 		return models.Account{}, fmt.Errorf("connect %s account: the platform did not say whose token it is", acc.Platform)
 	}
-	if acc.Handle != "" && !strings.EqualFold(strings.TrimPrefix(acc.Handle, "@"), strings.TrimPrefix(id.Handle, "@")) {
+	if acc.Handle != "" && !sameHandle(acc.Handle, id.Handle) {
 		return models.Account{}, fmt.Errorf("%w: the token is for %s, not %s", ErrInvalid, id.Handle, acc.Handle)
 	}
 	acc.Handle = id.Handle
@@ -109,4 +109,17 @@ func (d *Desk) DisconnectAccount(ctx context.Context, vault Vault, actor string,
 	}
 	d.log.Info("account disconnected", "platform", a.Platform, "handle", a.Handle, "by", actor)
 	return a, nil
+}
+
+// sameHandle reports whether a handle a person gave names the account the
+// platform says a token is for: the same, ignoring case and a leading @,
+// or the same user without the server ("riverside" for
+// "riverside@social.example").
+func sameHandle(given, verified string) bool {
+	given, verified = strings.TrimPrefix(given, "@"), strings.TrimPrefix(verified, "@")
+	if strings.EqualFold(given, verified) {
+		return true
+	}
+	user, _, ok := strings.Cut(verified, "@")
+	return ok && !strings.Contains(given, "@") && strings.EqualFold(given, user)
 }

@@ -332,3 +332,22 @@ func TestAFailedPageKeepsTheCursorReached(t *testing.T) {
 		t.Error("a failed account was polled again at once")
 	}
 }
+
+func TestSameHandle(t *testing.T) {
+	for _, tt := range []struct {
+		given, verified string
+		want            bool
+	}{
+		{"riverside@social.example", "riverside@social.example", true},
+		{"@Riverside@Social.Example", "riverside@social.example", true},
+		{"riverside", "riverside@social.example", true},
+		{"riverside@other.example", "riverside@social.example", false},
+		{"harbor", "riverside@social.example", false},
+		{"copperkettle.riverside", "copperkettle.riverside", true},
+		{"copperkettle", "copperkettle.riverside", false},
+	} {
+		if got := sameHandle(tt.given, tt.verified); got != tt.want {
+			t.Errorf("sameHandle(%q, %q) = %v, want %v", tt.given, tt.verified, got, tt.want)
+		}
+	}
+}

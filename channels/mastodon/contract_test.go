@@ -58,11 +58,15 @@ func newEnv(t *testing.T) *env {
 	f.addAccount(jessID, "jess", "Jess", "tok-jess")
 	f.addAccount("555", "quiet", "", "")
 	e := &env{f: f, creds: newCreds(), clock: &testClock{t: time.Date(2026, 11, 20, 18, 0, 0, 0, time.UTC)}}
-	e.acc = channels.Account{Platform: "mastodon", Handle: "riverside", Server: f.srv.URL}
+	// The handle as Verify names it: the acct at the server's host.
+	e.acc = channels.Account{Platform: "mastodon", Handle: "riverside@" + hostOf(f.srv.URL), Server: f.srv.URL}
 	e.creds.set(e.acc, ourToken)
 	e.ch = e.channel(t)
 	return e
 }
+
+// hostOf is the host and port of a test server's URL.
+func hostOf(serverURL string) string { return strings.TrimPrefix(serverURL, "http://") }
 
 // channel makes a new connector on the env's server, with empty caches.
 func (e *env) channel(t *testing.T) *mastodon.Channel {
@@ -296,15 +300,13 @@ func TestPollKeepsWorkDoneBeforeARateLimit(t *testing.T) {
 	}
 }
 
-func TestPollRejectsMalformedResponses(t *testing.T) {
+func TestPollRejectsMalformedPages(t *testing.T) {
 	tests := []struct{ name, body string }{
 		{"not JSON", `<html>Service temporarily unavailable</html>`},
 		{"an object instead of a list", `{"id": "991"}`},
 		{"truncated", `[{"id": "991", "type": "mention"`},
 		{"notification without id", `[{"type": "mention", "status": null}]`},
-		{"status without created_at", `[{"id": "991", "type": "mention", "status": {"id": "7", "content": "hi", "account": {"id": "1", "acct": "a"}}}]`},
-		{"status without author", `[{"id": "991", "type": "mention", "status": {"id": "7", "created_at": "2026-11-20T17:00:00.000Z", "content": "hi"}}]`},
-		{"bad date", `[{"id": "991", "type": "mention", "status": {"id": "7", "created_at": "yesterday"}}]`},
+		{"an item that is not an object", `["991"]`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -314,12 +316,106 @@ func TestPollRejectsMalformedResponses(t *testing.T) {
 				w.Write([]byte(tt.body))
 				return true
 			}
-			p, err := e.ch.Poll(context.Background(), e.acc, "990")
-			if !errors.Is(err, webapi.ErrTransient) {
-				t.Fatalf("err %v, want a transient error", err)
+			// Every poll fails, and none moves the cursor on.
+			for range 2 {
+				p, err := e.ch.Poll(context.Background(), e.acc, "990")
+				if !errors.Is(err, webapi.ErrTransient) {
+					t.Fatalf("err %v, want a transient error", err)
+				}
+				if len(p.Items) != 0 || p.Cursor != "" || p.More {
+					t.Errorf("a failed poll returned %+v", p)
+				}
 			}
-			if len(p.Items) != 0 || p.Cursor != "" {
-				t.Errorf("a failed poll returned %+v", p)
+		})
+	}
+}
+
+// syncBuffer is a log sink the connector's goroutines may share.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func TestPollSkipsAMalformedMention(t *testing.T) {
+	const (
+		good = `{"id": "%s", "type": "mention", "created_at": "2026-11-20T17:00:00.000Z", "status": {"id": "%s", "created_at": "2026-11-20T17:00:00.000Z",
+			"visibility": "public", "content": "<p>hi</p>", "account": {"id": "971724", "acct": "jess", "display_name": "Jess"}}}`
+		withoutCreatedAt = `{"id": "%s", "type": "mention", "status": {"id": "%s", "content": "hi", "account": {"id": "1", "acct": "a"}}}`
+		withoutAuthor    = `{"id": "%s", "type": "mention", "status": {"id": "%s", "created_at": "2026-11-20T17:00:00.000Z", "content": "hi"}}`
+		nullAuthor       = `{"id": "%s", "type": "mention", "status": {"id": "%s", "created_at": "2026-11-20T17:00:00.000Z", "content": "hi", "account": null}}`
+		withoutStatusID  = `{"id": "%s", "type": "mention", "status": {"x": "%s", "created_at": "2026-11-20T17:00:00.000Z", "account": {"id": "1", "acct": "a"}}}`
+		badDate          = `{"id": "%s", "type": "mention", "status": {"id": "%s", "created_at": "yesterday", "account": {"id": "1", "acct": "a"}}}`
+		wrongType        = `{"id": "%s", "type": "mention", "status": {"id": %s, "created_at": "2026-11-20T17:00:00.000Z"}}`
+	)
+	tests := []struct {
+		name string
+		// page is the notifications after 990, oldest first: shapes with
+		// the notification's ID and the status's ID filled in.
+		page      []string
+		bad       string // the malformed notification's ID
+		wantItems []string
+	}{
+		{"status without created_at at the head", []string{withoutCreatedAt, good, good}, "991", []string{"7992", "7993"}},
+		{"status without author at the head", []string{withoutAuthor, good}, "991", []string{"7992"}},
+		{"status with a null author", []string{nullAuthor, good}, "991", []string{"7992"}},
+		{"status without id", []string{withoutStatusID, good}, "991", []string{"7992"}},
+		{"a date that is not one", []string{badDate, good}, "991", []string{"7992"}},
+		{"a field of the wrong type", []string{wrongType, good}, "991", []string{"7992"}},
+		{"in the middle", []string{good, withoutAuthor, good}, "992", []string{"7991", "7993"}},
+		{"alone", []string{withoutCreatedAt}, "991", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t)
+			var logs syncBuffer
+			e.ch = mastodon.New(e.creds, mastodon.WithClock(e.clock.now), mastodon.WithHTTPClient(e.f.srv.Client()),
+				mastodon.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+			newest := fmt.Sprint(990 + len(tt.page))
+			e.f.hook = func(w http.ResponseWriter, r *http.Request) bool {
+				if r.URL.Path != "/api/v1/notifications" {
+					t.Errorf("unexpected request %s %s", r.Method, r.URL.Path)
+					return false
+				}
+				var items []string
+				if r.URL.Query().Get("min_id") == "990" {
+					for i := len(tt.page) - 1; i >= 0; i-- { // newest first
+						id := fmt.Sprint(991 + i)
+						items = append(items, fmt.Sprintf(tt.page[i], id, "7"+id))
+					}
+				}
+				w.Header().Set("Content-Type", "application/json")
+				w.Write([]byte("[" + strings.Join(items, ",") + "]"))
+				return true
+			}
+			items, cursor, _ := pollAll(t, e.ch, e.acc, "990")
+			if got := ids(items); !slices.Equal(got, tt.wantItems) {
+				t.Errorf("items %v, want %v", got, tt.wantItems)
+			}
+			if cursor != newest {
+				t.Errorf("cursor %q, want %q: past the malformed mention", cursor, newest)
+			}
+			again, err := e.ch.Poll(context.Background(), e.acc, cursor)
+			if err != nil || len(again.Items) != 0 || again.Cursor != cursor {
+				t.Errorf("the next poll: %+v, %v; want nothing and the cursor kept", again, err)
+			}
+			out := logs.String()
+			if !strings.Contains(out, "level=WARN") || !strings.Contains(out, "notification="+tt.bad) {
+				t.Errorf("the skipped notification %s is not logged as a warning:\n%s", tt.bad, out)
+			}
+			if strings.Contains(out, ourToken) {
+				t.Error("the token is in the log")
 			}
 		})
 	}
@@ -535,6 +631,9 @@ func TestReplyIsNeverMorePublicThanWhatItAnswers(t *testing.T) {
 			if got := p.form["in_reply_to_id"]; !slices.Equal(got, []string{target}) {
 				t.Errorf("in_reply_to_id %q", got)
 			}
+			if got := p.form["content_type"]; !slices.Equal(got, []string{"text/plain"}) {
+				t.Errorf("content_type %q, want text/plain (never Markdown)", got)
+			}
 			if rs := e.f.replies(target); len(rs) != 1 || rs[0].id != id || rs[0].author != ourID {
 				t.Errorf("replies on the server %+v, want our %s", rs, id)
 			}
@@ -671,13 +770,108 @@ func TestFindReplyAfterReplyFindsIt(t *testing.T) {
 	}
 }
 
+func TestFindReplySurvivesHowTheServerShowsTheText(t *testing.T) {
+	// A mention of a remote account in the middle of the text, which the
+	// server shows as "@bob", and Markdown emphasis, which an account that
+	// formats as Markdown by default shows as <em>.
+	const text = "Hi Jess! Our chef @bob@remote.example knows the *secret* sauce, ask him."
+	tests := []struct {
+		name string
+		// post puts a status in the thread; it returns the ID that
+		// FindReply should find ("" for none) and what its content must
+		// show, to be sure the server rendered it so.
+		post     func(t *testing.T, e *env, target string) (string, []string)
+		notShown []string
+	}{
+		{"posted by Reply (as plain text)", func(t *testing.T, e *env, target string) (string, []string) {
+			id, err := e.ch.Reply(context.Background(), channels.ReplyRequest{Account: e.acc, InReplyTo: target, Text: text, IdempotencyKey: "k-1", FirstAttempt: e.clock.now()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return id, []string{"Our chef <span", "@<span>bob</span></a></span> knows the *secret* sauce"}
+		}, []string{"<em>"}},
+		{"formatted as Markdown by the server", func(t *testing.T, e *env, target string) (string, []string) {
+			e.f.mu.Lock()
+			defer e.f.mu.Unlock()
+			return e.f.postFormatted(ourID, "@jess "+text, "public", target, true), []string{"@<span>bob</span></a></span> knows the <em>secret</em> sauce"}
+		}, []string{"*secret*"}},
+		{"another text with the same mention and markup", func(t *testing.T, e *env, target string) (string, []string) {
+			e.f.mu.Lock()
+			defer e.f.mu.Unlock()
+			e.f.postFormatted(ourID, "@jess Hi Jess! Our chef @bob@remote.example knows the *other* sauce, ask him.", "public", target, true)
+			return "", nil
+		}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t)
+			e.f.markdown = true
+			e.f.addAccount("888", "bob@remote.example", "Bob", "")
+			target := e.f.post(jessID, "@riverside what is in the sauce?", "public", "")
+			want, shown := tt.post(t, e, target)
+			if want != "" {
+				content := e.f.content(want)
+				for _, s := range shown {
+					if !strings.Contains(content, s) {
+						t.Fatalf("the server shows %s, without %q", content, s)
+					}
+				}
+				for _, s := range tt.notShown {
+					if strings.Contains(content, s) {
+						t.Fatalf("the server shows %s, with %q", content, s)
+					}
+				}
+			}
+			req := channels.ReplyRequest{Account: e.acc, InReplyTo: target, Text: text, IdempotencyKey: "k-1", FirstAttempt: e.clock.now()}
+			got, found, err := e.channel(t).FindReply(context.Background(), req)
+			if err != nil || got != want || found != (want != "") {
+				t.Fatalf("FindReply = %q, %v, %v; want %q", got, found, err, want)
+			}
+		})
+	}
+}
+
+func TestVerifyNamesTheAccountWithItsServer(t *testing.T) {
+	// Two servers each with a "riverside", and one that answers with a
+	// full acct.
+	a, b, other := newFake(t), newFake(t), newFake(t)
+	a.addAccount(ourID, "riverside", "Riverside", ourToken)
+	b.addAccount(ourID, "riverside", "Riverside", ourToken)
+	other.addAccount(ourID, "riverside@brand.example", "Riverside", ourToken)
+	tests := []struct {
+		name, server, want string
+	}{
+		{"first server", a.srv.URL, "riverside@" + hostOf(a.srv.URL)},
+		{"second server", b.srv.URL + "/", "riverside@" + hostOf(b.srv.URL)},
+		{"a server that gives the domain", other.srv.URL, "riverside@brand.example"},
+	}
+	seen := map[string]bool{}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ch := mastodon.New(newCreds())
+			id, err := ch.Verify(context.Background(), channels.Account{Platform: "mastodon", Server: tt.server}, channels.Token{AccessToken: ourToken})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if id.Handle != tt.want || id.RemoteID != ourID {
+				t.Errorf("identity %+v, want handle %q", id, tt.want)
+			}
+			acc := channels.Account{Platform: "mastodon", Handle: id.Handle}
+			if seen[acc.Key()] {
+				t.Errorf("%s names an account already seen on another server", acc.Key())
+			}
+			seen[acc.Key()] = true
+		})
+	}
+}
+
 func TestVerifySaysWhoseTokenItIs(t *testing.T) {
 	e := newEnv(t)
 	id, err := e.ch.Verify(context.Background(), e.acc, channels.Token{AccessToken: ourToken})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := (channels.Identity{Handle: "riverside", DisplayName: "Copper Kettle Riverside", RemoteID: ourID}); id != want {
+	if want := (channels.Identity{Handle: "riverside@" + hostOf(e.f.srv.URL), DisplayName: "Copper Kettle Riverside", RemoteID: ourID}); id != want {
 		t.Errorf("identity %+v, want %+v", id, want)
 	}
 	for _, tok := range []string{"revoked-token-xyz", ""} {

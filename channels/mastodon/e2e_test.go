@@ -56,7 +56,8 @@ const (
 	childDirEnv = "BRANCHLINE_MASTODON_CHILD_DIR"
 )
 
-var zork = channels.Account{Platform: "mastodon", Handle: "the_mighty_zork", Server: gtsURL}
+// zork is the testrig's account, named as Verify names it.
+var zork = channels.Account{Platform: "mastodon", Handle: "the_mighty_zork@" + gtsAddr, Server: gtsURL}
 
 func TestMain(m *testing.M) {
 	if mode := os.Getenv(childEnv); mode != "" {
@@ -288,7 +289,7 @@ func TestGoToSocialVerifiesTokens(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := (channels.Identity{Handle: "the_mighty_zork", DisplayName: me.DisplayName, RemoteID: me.ID}); id != want || me.ID == "" {
+	if want := (channels.Identity{Handle: "the_mighty_zork@127.0.0.1:8080", DisplayName: me.DisplayName, RemoteID: me.ID}); id != want || me.ID == "" {
 		t.Errorf("identity %+v, want %+v", id, want)
 	}
 
@@ -326,7 +327,7 @@ func TestGoToSocialMentionsAndDirectMessagesAreAnsweredOnce(t *testing.T) {
 	ctx := context.Background()
 	ch, _ := newZorkChannel(t)
 	me, turtle := whoami(t, zorkToken), whoami(t, turtleToken)
-	turtleAcc := channels.Account{Platform: "mastodon", Handle: "1happyturtle", Server: gtsURL}
+	turtleAcc := channels.Account{Platform: "mastodon", Handle: "1happyturtle@" + gtsAddr, Server: gtsURL}
 	turtleCh := newChannelFor(t, turtleAcc, turtleToken)
 	cursor := caughtUp(t, ch, zork)
 	turtleCursor := caughtUp(t, turtleCh, turtleAcc)
@@ -402,6 +403,76 @@ func TestGoToSocialMentionsAndDirectMessagesAreAnsweredOnce(t *testing.T) {
 		if len(items) != 1 || items[0].PlatformID != followUp || items[0].Kind != "dm" || items[0].ThreadID != dm {
 			t.Errorf("%s: follow-up polled as %+v; want %s, a dm in thread %s", name, items, followUp, dm)
 		}
+	}
+}
+
+// TestGoToSocialFindsRepliesShownDifferently checks FindReply against how
+// GoToSocial shows a reply: a mention of a remote account in the middle
+// of the text shows as "@user", and an account that formats as Markdown
+// by default shows "*x*" as <em>x</em> unless the status was posted as
+// plain text, as Reply posts it.
+func TestGoToSocialFindsRepliesShownDifferently(t *testing.T) {
+	requireGoToSocial(t)
+	ctx := context.Background()
+	ch, _ := newZorkChannel(t)
+	me := whoami(t, zorkToken)
+	var a gtsAccount
+	api(t, zorkToken, http.MethodPatch, "/api/v1/accounts/update_credentials", url.Values{"source[status_content_type]": {"text/markdown"}}, &a)
+	t.Cleanup(func() {
+		api(t, zorkToken, http.MethodPatch, "/api/v1/accounts/update_credentials", url.Values{"source[status_content_type]": {"text/plain"}}, &a)
+	})
+	nonce := strconv.FormatInt(time.Now().UnixNano(), 36)
+	// foss_satan is a remote account the testrig knows (it federates
+	// with nobody: its HTTP client is a mock).
+	text := fmt.Sprintf("Ask *our chef* @foss_satan@fossbros-anonymous.io, he knows. (e2e %s)", nonce)
+	content := func(id string) string {
+		var s struct{ Content string }
+		api(t, zorkToken, http.MethodGet, "/api/v1/statuses/"+id, nil, &s)
+		return s.Content
+	}
+	tests := []struct {
+		name string
+		// post answers question with text and returns the reply's ID.
+		post          func(t *testing.T, req channels.ReplyRequest) string
+		shown, hidden string
+	}{
+		{"posted by Reply, as plain text", func(t *testing.T, req channels.ReplyRequest) string {
+			id, err := ch.Reply(ctx, req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return id
+		}, "*our chef*", "<em>"},
+		{"formatted as Markdown by the server", func(t *testing.T, req channels.ReplyRequest) string {
+			var s gtsStatus
+			api(t, zorkToken, http.MethodPost, "/api/v1/statuses", url.Values{"status": {"@1happyturtle " + req.Text}, "in_reply_to_id": {req.InReplyTo}, "visibility": {"public"}}, &s)
+			return s.ID
+		}, "<em>our chef</em>", "*our chef*"},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			question := turtleWrites(t, fmt.Sprintf("@the_mighty_zork what is in the sauce? (e2e %s %d)", nonce, i), "public", "")
+			req := channels.ReplyRequest{Account: zork, InReplyTo: question, Text: text,
+				IdempotencyKey: fmt.Sprintf("e2e-%s-%d", nonce, i), FirstAttempt: time.Now()}
+			id := tt.post(t, req)
+			c := content(id)
+			if !strings.Contains(c, "@<span>foss_satan</span>") || strings.Contains(c, "fossbros-anonymous.io</span>") ||
+				!strings.Contains(c, tt.shown) || strings.Contains(c, tt.hidden) {
+				t.Fatalf("the server shows %s; want the mention as @foss_satan, with %q and without %q", c, tt.shown, tt.hidden)
+			}
+			found, ok, err := newChannelFor(t, zork, zorkToken).FindReply(ctx, req)
+			if err != nil || !ok || found != id {
+				t.Errorf("FindReply: %q, %v, %v; want %s", found, ok, err, id)
+			}
+			other := req
+			other.Text = strings.Replace(text, "our chef", "our cook", 1)
+			if found, ok, err := ch.FindReply(ctx, other); err != nil || ok {
+				t.Errorf("FindReply with another text: %q, %v, %v; want not found", found, ok, err)
+			}
+			if got := repliesBy(t, zorkToken, question, me.ID); len(got) != 1 || got[0].ID != id {
+				t.Errorf("replies on the server %+v, want exactly %s", got, id)
+			}
+		})
 	}
 }
 

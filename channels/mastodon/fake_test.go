@@ -61,6 +61,8 @@ type fakeAccount struct{ id, acct, display string }
 type fakeStatus struct {
 	id, author, inReplyTo, visibility, text, spoiler string
 	created                                          time.Time
+	// markdown: the text was formatted as Markdown.
+	markdown bool
 }
 
 type fakeNotif struct {
@@ -94,6 +96,10 @@ type fake struct {
 	// repeat makes every page after the first repeat the newest
 	// notification of the page before.
 	repeat bool
+	// markdown makes Markdown the accounts' default format for new
+	// statuses, as a GoToSocial account can choose: a status posted
+	// without content_type=text/plain has "*x*" shown as <em>x</em>.
+	markdown bool
 	// hook may answer a request itself (errors, broken bodies); it
 	// returns false to let the fake answer.
 	hook func(w http.ResponseWriter, r *http.Request) bool
@@ -135,7 +141,7 @@ func (f *fake) addAccount(id, acct, display, token string) {
 	}
 }
 
-var mentionRE = regexp.MustCompile(`@([A-Za-z0-9_]+(?:@[A-Za-z0-9.-]+)?)`)
+var mentionRE = regexp.MustCompile(`@([A-Za-z0-9_]+(?:@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*)?)`)
 
 // post publishes a status and notifies the accounts it mentions.
 func (f *fake) post(author, text, visibility, inReplyTo string) string {
@@ -145,9 +151,14 @@ func (f *fake) post(author, text, visibility, inReplyTo string) string {
 }
 
 func (f *fake) postLocked(author, text, visibility, inReplyTo string) string {
+	return f.postFormatted(author, text, visibility, inReplyTo, f.markdown)
+}
+
+// postFormatted is postLocked with the format chosen.
+func (f *fake) postFormatted(author, text, visibility, inReplyTo string, markdown bool) string {
 	f.nextStat++
 	id := strconv.FormatInt(f.nextStat, 10)
-	f.statuses[id] = &fakeStatus{id: id, author: author, inReplyTo: inReplyTo, visibility: visibility, text: text, created: f.clock}
+	f.statuses[id] = &fakeStatus{id: id, author: author, inReplyTo: inReplyTo, visibility: visibility, text: text, created: f.clock, markdown: markdown}
 	for _, m := range mentionRE.FindAllStringSubmatch(text, -1) {
 		for _, a := range f.accounts {
 			if strings.EqualFold(a.acct, m[1]) && a.id != author {
@@ -219,6 +230,32 @@ func numCompare(a, b string) int {
 		return len(a) - len(b)
 	}
 	return strings.Compare(a, b)
+}
+
+var (
+	strongRE = regexp.MustCompile(`\*\*([^*\s][^*]*)\*\*`)
+	emRE     = regexp.MustCompile(`\*([^*\s][^*]*)\*`)
+)
+
+// accountByAcct finds an account by its acct; f.mu is held.
+func (f *fake) accountByAcct(acct string) (fakeAccount, bool) {
+	for _, a := range f.accounts {
+		if strings.EqualFold(a.acct, acct) {
+			return a, true
+		}
+	}
+	return fakeAccount{}, false
+}
+
+// content is the HTML content the server shows for a status.
+func (f *fake) content(id string) string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	s, ok := f.statuses[id]
+	if !ok {
+		return ""
+	}
+	return f.render(s.text, s.markdown)
 }
 
 var statusPath = regexp.MustCompile(`^/api/v1/statuses/([0-9]+)(/context)?$`)
@@ -366,7 +403,7 @@ func (f *fake) statusJSON(s *fakeStatus) map[string]any {
 	body["created_at"] = s.created.Format("2006-01-02T15:04:05.000Z")
 	body["visibility"] = s.visibility
 	body["spoiler_text"] = s.spoiler
-	body["content"] = f.render(s.text)
+	body["content"] = f.render(s.text, s.markdown)
 	body["account"] = f.accountJSON(s.author)
 	body["in_reply_to_id"], body["in_reply_to_account_id"] = nil, nil
 	if p, ok := f.statuses[s.inReplyTo]; ok {
@@ -377,16 +414,27 @@ func (f *fake) statusJSON(s *fakeStatus) map[string]any {
 }
 
 // render makes a status's HTML as Mastodon does: paragraphs, <br />,
-// escaped text and h-card mentions.
-func (f *fake) render(text string) string {
+// escaped text and h-card mentions of the accounts it knows, which show
+// the username only ("@bob", not "@bob@remote.example"). With markdown,
+// "**x**" and "*x*" become <strong> and <em>, as GoToSocial formats them.
+func (f *fake) render(text string, markdown bool) string {
 	var paras []string
 	for _, p := range strings.Split(text, "\n\n") {
 		lines := strings.Split(p, "\n")
 		for i, l := range lines {
 			l = html.EscapeString(l)
+			if markdown {
+				l = strongRE.ReplaceAllString(l, "<strong>$1</strong>")
+				l = emRE.ReplaceAllString(l, "<em>$1</em>")
+			}
 			lines[i] = mentionRE.ReplaceAllStringFunc(l, func(m string) string {
 				acct := m[1:]
-				return `<span class="h-card" translate="no"><a href="` + f.srv.URL + `/@` + acct + `" class="u-url mention">@<span>` + acct + `</span></a></span>`
+				a, ok := f.accountByAcct(acct)
+				if !ok {
+					return m // not an account: plain text
+				}
+				user, _, _ := strings.Cut(a.acct, "@")
+				return `<span class="h-card" translate="no"><a href="` + f.srv.URL + `/@` + a.acct + `" class="u-url mention">@<span>` + user + `</span></a></span>`
 			})
 		}
 		paras = append(paras, "<p>"+strings.Join(lines, "<br />")+"</p>")
@@ -452,7 +500,12 @@ func (f *fake) createStatus(w http.ResponseWriter, r *http.Request, me string) {
 		return
 	}
 	text, vis, parent := r.PostForm.Get("status"), r.PostForm.Get("visibility"), r.PostForm.Get("in_reply_to_id")
+	ct := r.PostForm.Get("content_type")
 	switch {
+	case !slices.Contains([]string{"", "text/plain", "text/markdown"}, ct):
+		f.t.Errorf("POST /api/v1/statuses: content_type %q", ct)
+		writeJSON(w, http.StatusUnprocessableEntity, map[string]string{"error": "Validation failed: content_type is not included in the list"})
+		return
 	case strings.TrimSpace(text) == "":
 		writeJSON(w, http.StatusUnprocessableEntity, map[string]string{"error": "Validation failed: Text can't be blank"})
 		return
@@ -465,7 +518,7 @@ func (f *fake) createStatus(w http.ResponseWriter, r *http.Request, me string) {
 		writeJSON(w, http.StatusNotFound, map[string]string{"error": "Record not found"})
 		return
 	}
-	id := f.postLocked(me, text, vis, parent)
+	id := f.postFormatted(me, text, vis, parent, ct == "text/markdown" || (ct == "" && f.markdown))
 	if key != "" {
 		f.keys[key] = id
 	}

@@ -42,10 +42,40 @@ func TestSameReplyText(t *testing.T) {
 		{"@jess Hi Jess", "Hi Jessica", false},
 		{"@jess", "", true},
 		{"Hi", "Hello", false},
+		// A remote mention in the middle shows as "@user".
+		{"@jess ask our chef @bob, he knows", "ask our chef @bob@remote.example, he knows", true},
+		{"@jess ask @bob@remote.example or @sam.", "ask @bob or @sam@m.example.", true},
+		{"@jess ask our chef, he knows", "ask our chef @bob@remote.example, he knows", true}, // the words are the same
+		{"@jess ask our chef @bob, he knows", "ask our cook @bob@remote.example, he knows", false},
+		// Markdown the server applied.
+		{"@jess the best fries in town", "the *best* fries in **town**", true},
+		{"@jess We close at 10\nMon\nTue", "We close at 10:\n- Mon\n- Tue", true},
+		{"the best fries", "the worst fries", false},
+		// An e-mail address is not a mention.
+		{"write to help@a.example", "write to help@b.example", false},
+		{"write to help@a.example", "write to help@a.example", true},
+		// Texts without words.
+		{"@jess 👍", "👍", true},
+		{"@jess 👍", "🙏", false},
 	}
 	for _, tt := range tests {
 		if got := sameReplyText(tt.status, tt.reply); got != tt.want {
 			t.Errorf("sameReplyText(%q, %q) = %v", tt.status, tt.reply, got)
+		}
+	}
+}
+
+func TestFullHandle(t *testing.T) {
+	tests := []struct{ acct, base, want string }{
+		{"the_mighty_zork", "http://127.0.0.1:8080", "the_mighty_zork@127.0.0.1:8080"},
+		{"sam", "https://Mastodon.Social", "sam@mastodon.social"},
+		{"sam", "https://m.example/sub", "sam@m.example"},
+		{"sam", "http://[::1]:3000", "sam@[::1]:3000"},
+		{"sam@brand.example", "https://m.example", "sam@brand.example"},
+	}
+	for _, tt := range tests {
+		if got := fullHandle(tt.acct, tt.base); got != tt.want {
+			t.Errorf("fullHandle(%q, %q) = %q, want %q", tt.acct, tt.base, got, tt.want)
 		}
 	}
 }

@@ -15,7 +15,9 @@
 //
 // An account's Server is the server's base URL ("https://mastodon.social");
 // plain http is accepted only for a loopback address, so a token never
-// crosses a network in the clear. Handle is the account's acct.
+// crosses a network in the clear. Handle is the account's full address,
+// "user@host" (Verify gives it so), which tells apart two accounts with
+// the same username on different servers.
 package mastodon
 
 import (
@@ -239,6 +241,8 @@ type session struct {
 	base  string
 	token string
 	key   string
+	// account names the account in logs (its Key).
+	account string
 }
 
 // open checks the account's server and fetches its token.
@@ -254,7 +258,7 @@ func (c *Channel) open(ctx context.Context, acc channels.Account) (session, erro
 	if t.AccessToken == "" {
 		return session{}, fmt.Errorf("%w: %s has an empty token", channels.ErrAuth, acc.Key())
 	}
-	return session{base: base, token: t.AccessToken, key: accountKey(base, acc.Handle)}, nil
+	return session{base: base, token: t.AccessToken, key: accountKey(base, acc.Handle), account: acc.Key()}, nil
 }
 
 // self returns the ID of the account the session's token speaks for,
@@ -289,7 +293,11 @@ func (c *Channel) verify(ctx context.Context, base, token, key string) (wireAcco
 }
 
 // Verify checks a token with GET /api/v1/accounts/verify_credentials and
-// says whose it is: Handle is the account's acct, RemoteID its account ID.
+// says whose it is: Handle is the account's full address (its acct at the
+// host of acc.Server, port included: "sam@mastodon.social",
+// "the_mighty_zork@127.0.0.1:8080"), RemoteID its account ID. Branchline
+// keys an account's token and row by handle, so the host must be in it:
+// "sam" on two servers are two accounts.
 func (c *Channel) Verify(ctx context.Context, acc channels.Account, t channels.Token) (channels.Identity, error) {
 	base, err := baseURL(acc.Server)
 	if err != nil {
@@ -302,7 +310,21 @@ func (c *Channel) Verify(ctx context.Context, acc channels.Account, t channels.T
 	if err != nil {
 		return channels.Identity{}, fmt.Errorf("verify mastodon account on %s: %w", base, err)
 	}
-	return channels.Identity{Handle: a.Acct, DisplayName: a.DisplayName, RemoteID: a.ID}, nil
+	return channels.Identity{Handle: fullHandle(a.Acct, base), DisplayName: a.DisplayName, RemoteID: a.ID}, nil
+}
+
+// fullHandle is an account's address: acct when the server gave one with
+// a host ("sam@other.example"), else acct at the host (and port) of the
+// server's base URL, in lower case.
+func fullHandle(acct, base string) string {
+	if strings.Contains(acct, "@") {
+		return acct
+	}
+	u, err := url.Parse(base)
+	if err != nil || u.Host == "" {
+		return acct // baseURL has checked base: not reached
+	}
+	return acct + "@" + strings.ToLower(u.Host)
 }
 
 // rememberRoot records the thread root of a status.

@@ -2,6 +2,7 @@ package mastodon
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -39,6 +40,10 @@ const (
 // is stepped over. When a later page or the lookup of a thread fails part
 // way (a rate limit), the items before it are returned with More set and
 // the cursor after the last of them; the next poll goes on from there.
+// A mention too malformed to use (its status without created_at or an
+// author, a field that does not decode) is logged as a warning and
+// stepped over, so one bad item cannot stop an account; a page that is
+// not a list of notifications with IDs is an error and the cursor stays.
 //
 // A direct-visibility mention is a direct message (Kind "dm"); others are
 // Kind "mention". AuthorID is the author's account ID and AuthorName their
@@ -113,24 +118,41 @@ func (c *Channel) Poll(ctx context.Context, acc channels.Account, cursor string)
 
 // notifications fetches the mention notifications just after since and
 // returns the min_id of the page after them ("" when there is none).
+//
+// A page that is not a JSON list, or holds a notification without an ID,
+// is an error. A notification that has an ID but does not decode (a field
+// of the wrong type, a date that is not one) is logged and left out, and
+// the page after still starts past it: one broken item must not stop the
+// account's polling for good.
 func (c *Channel) notifications(ctx context.Context, s session, since string) ([]wireNotification, string, error) {
 	q := url.Values{}
 	q.Set("types[]", "mention")
 	q.Set("min_id", since)
 	q.Set("limit", strconv.Itoa(pageLimit))
-	var batch []wireNotification
-	header, err := c.do(ctx, s.base, call{method: http.MethodGet, path: "/api/v1/notifications", query: q, token: s.token, hold: s.key}, &batch)
+	var raw []json.RawMessage
+	header, err := c.do(ctx, s.base, call{method: http.MethodGet, path: "/api/v1/notifications", query: q, token: s.token, hold: s.key}, &raw)
 	if err != nil {
 		return nil, "", err
 	}
+	batch := make([]wireNotification, 0, len(raw))
 	newest := ""
-	for i, n := range batch {
+	for i, r := range raw {
+		var n wireNotification
+		decodeErr := json.Unmarshal(r, &n)
+		if decodeErr != nil {
+			n = wireNotification{ID: notificationID(r)} // to step over it
+		}
 		if n.ID == "" {
 			return nil, "", fmt.Errorf("%w: notification %d of the page has no id", webapi.ErrTransient, i)
 		}
 		if newest == "" || compareIDs(n.ID, newest) > 0 {
 			newest = n.ID
 		}
+		if decodeErr != nil {
+			c.log.Warn("skipping a mastodon notification that does not decode", "account", s.account, "notification", n.ID, "err", decodeErr)
+			continue
+		}
+		batch = append(batch, n)
 	}
 	// The next page starts after the Link header's prev page when the
 	// server gives one (it may have filtered notifications past the last
@@ -145,15 +167,33 @@ func (c *Channel) notifications(ctx context.Context, s session, since string) ([
 	return batch, next, nil
 }
 
+// notificationID reads the ID of a notification that does not decode as
+// a whole ("" when even that is unreadable).
+func notificationID(raw json.RawMessage) string {
+	var n struct {
+		ID string `json:"id"`
+	}
+	if err := json.Unmarshal(raw, &n); err != nil {
+		return ""
+	}
+	return n.ID
+}
+
 // mention turns a mention notification into an Item; ok is false for
 // one to skip: another type (from a server that ignores types[]), a
-// mention whose status is gone, or a status already in the page.
+// mention whose status is gone, a status already in the page, or one
+// too malformed to be an Item (logged: waiting would not mend it, and
+// failing the poll would stop the account for good).
 func (c *Channel) mention(ctx context.Context, s session, n wireNotification, seen map[string]bool) (channels.Item, bool, error) {
 	if n.Type != "mention" {
 		return channels.Item{}, false, nil
 	}
 	if n.Status == nil {
 		c.log.Debug("mastodon mention without its status (deleted?)", "notification", n.ID)
+		return channels.Item{}, false, nil
+	}
+	if problem := malformed(*n.Status); problem != "" {
+		c.log.Warn("skipping a malformed mastodon mention", "account", s.account, "notification", n.ID, "problem", problem)
 		return channels.Item{}, false, nil
 	}
 	if seen[n.Status.ID] {
@@ -167,16 +207,22 @@ func (c *Channel) mention(ctx context.Context, s session, n wireNotification, se
 	return it, true, nil
 }
 
-// item turns a mention's status into an Item.
-func (c *Channel) item(ctx context.Context, s session, st wireStatus) (channels.Item, error) {
+// malformed says what keeps a mention's status from being an Item, or ""
+// when nothing does.
+func malformed(st wireStatus) string {
 	switch {
 	case st.ID == "":
-		return channels.Item{}, fmt.Errorf("%w: status without an id", webapi.ErrTransient)
+		return "status without an id"
 	case st.Account.ID == "" || st.Account.Acct == "":
-		return channels.Item{}, fmt.Errorf("%w: status %s without its author's id or acct", webapi.ErrTransient, st.ID)
+		return "status " + st.ID + " without its author's id or acct"
 	case st.CreatedAt.IsZero():
-		return channels.Item{}, fmt.Errorf("%w: status %s without created_at", webapi.ErrTransient, st.ID)
+		return "status " + st.ID + " without created_at"
 	}
+	return ""
+}
+
+// item turns a mention's status, one that is not malformed, into an Item.
+func (c *Channel) item(ctx context.Context, s session, st wireStatus) (channels.Item, error) {
 	root, err := c.threadRoot(ctx, s, st)
 	if err != nil {
 		return channels.Item{}, fmt.Errorf("thread of status %s: %w", st.ID, err)

@@ -55,7 +55,9 @@ func TestGoToSocialThroughTheCommandLine(t *testing.T) {
 	if err := json.Unmarshal([]byte(must(zorkToken, "connect", "mastodon", "--server", gtsURL, "--token-stdin", "--json")), &acc); err != nil {
 		t.Fatal(err)
 	}
-	if acc.Handle != "the_mighty_zork" || acc.State != "connected" {
+	// The handle names the server: two stores' "the_mighty_zork" on
+	// different servers are two accounts.
+	if acc.Handle != "the_mighty_zork@127.0.0.1:8080" || acc.State != "connected" {
 		t.Fatalf("connected account = %+v", acc)
 	}
 	// The first poll takes what the server already holds; the customer
@@ -106,7 +108,7 @@ func TestGoToSocialThroughTheCommandLine(t *testing.T) {
 		t.Fatal("the token is stored in clear")
 	}
 	// Disconnecting deletes the token: polling stops, the messages stay.
-	must("", "disconnect", "mastodon/the_mighty_zork", "--as", "maria")
+	must("", "disconnect", "mastodon/the_mighty_zork@127.0.0.1:8080", "--as", "maria")
 	if out := must("", "poll", "--json"); !strings.Contains(out, `"accounts": 0`) {
 		t.Fatalf("poll after disconnecting: %s", out)
 	}

@@ -23,7 +23,8 @@ const ClockSkew = 2 * time.Minute
 // ("@acct ") so they are notified. The reply is a direct message when the
 // answered status is one or when req.Private asks for it; otherwise it has
 // the answered status's visibility, so a followers-only mention is never
-// answered in public. The request carries req.IdempotencyKey as its
+// answered in public. The text is plain text (content_type=text/plain),
+// never Markdown. The request carries req.IdempotencyKey as its
 // Idempotency-Key header: a Mastodon server that sees the same key again
 // within about an hour returns the first status instead of a second one.
 //
@@ -55,6 +56,11 @@ func (c *Channel) Reply(ctx context.Context, req channels.ReplyRequest) (string,
 	form.Set("status", text)
 	form.Set("in_reply_to_id", req.InReplyTo)
 	form.Set("visibility", replyVisibility(parent.Visibility, req.Private || req.Kind == "dm"))
+	// The text is sent as written: a server that formats statuses as
+	// Markdown by default (GoToSocial, Akkoma, glitch-soc, per account)
+	// would otherwise turn "*" and "_" into emphasis. Mastodon does not
+	// know the parameter and ignores it.
+	form.Set("content_type", contentTypePlain)
 	header := http.Header{}
 	if req.IdempotencyKey != "" {
 		header.Set("Idempotency-Key", req.IdempotencyKey)
@@ -84,8 +90,10 @@ func (c *Channel) Reply(ctx context.Context, req channels.ReplyRequest) (string,
 // FindReply looks for a reply that an earlier attempt of req posted: in
 // the answered status's thread (GET /api/v1/statuses/:id/context), a
 // status by this account, in reply to req.InReplyTo, written no earlier
-// than req.FirstAttempt (less ClockSkew), whose text is req.Text once the
-// leading mentions are set aside. It returns the oldest such status.
+// than req.FirstAttempt (less ClockSkew), whose words are req.Text's once
+// the mentions are set aside (see sameReplyText: the server renders a
+// mention of a remote account as "@user", and may have formatted the
+// text). It returns the oldest such status.
 func (c *Channel) FindReply(ctx context.Context, req channels.ReplyRequest) (string, bool, error) {
 	s, err := c.open(ctx, req.Account)
 	if err != nil {

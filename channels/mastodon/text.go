@@ -1,6 +1,7 @@
 package mastodon
 
 import (
+	"regexp"
 	"strings"
 	"unicode"
 
@@ -74,23 +75,42 @@ func tidy(s string) string {
 	return strings.TrimSpace(strings.Join(lines, "\n"))
 }
 
-// sameReplyText reports whether a status's plain text is the reply text:
-// both without their leading mentions, with whitespace runs as one space.
+// sameReplyText reports whether a status's plain text says what a reply's
+// text says. Both are compared as their words (letters and digits), with
+// every mention set aside, wherever it stands:
+//   - a server shows a mention of a remote account as "@user", not
+//     "@user@host" as written, and a reply gains a leading mention of the
+//     person it answers;
+//   - a server that formatted the text (Markdown: "*x*" shows as "x",
+//     "- item" as a list) changes only punctuation and layout.
+//
+// Texts without words (only emoji, say) are compared as they are, without
+// mentions and with whitespace runs as one space.
 func sameReplyText(status, reply string) bool {
-	return normalize(withoutLeadingMentions(status)) == normalize(withoutLeadingMentions(reply))
+	s, r := withoutMentions(status), withoutMentions(reply)
+	sw, rw := words(s), words(r)
+	if sw == "" && rw == "" {
+		return normalize(s) == normalize(r)
+	}
+	return sw == rw
 }
 
-// withoutLeadingMentions drops the "@acct" words a reply starts with.
-func withoutLeadingMentions(s string) string {
-	s = strings.TrimSpace(s)
-	for strings.HasPrefix(s, "@") {
-		end := strings.IndexFunc(s, unicode.IsSpace)
-		if end < 0 {
-			return ""
-		}
-		s = strings.TrimSpace(s[end:])
-	}
-	return s
+// mentionRE matches a mention as Mastodon finds one in a status's text:
+// "@user" or "@user@host", not inside a word, an e-mail address or a URL
+// (what precedes it is kept as group 1).
+var mentionRE = regexp.MustCompile(`(^|[^\w/])@\w+(?:[\w.-]+\w)?(?:@\w+(?:[.-]+\w+)*)?`)
+
+// withoutMentions replaces every mention with a space. (A match ends in
+// a word character, which no mention follows, so one pass finds them
+// all.)
+func withoutMentions(s string) string { return mentionRE.ReplaceAllString(s, "$1 ") }
+
+// words is s's runs of letters, digits and combining marks, joined by
+// single spaces.
+func words(s string) string {
+	return strings.Join(strings.FieldsFunc(s, func(r rune) bool {
+		return !unicode.IsLetter(r) && !unicode.IsDigit(r) && !unicode.IsMark(r)
+	}), " ")
 }
 
 func normalize(s string) string { return strings.Join(strings.Fields(s), " ") }

@@ -65,3 +65,8 @@ const (
 	visPrivate  = "private"
 	visDirect   = "direct"
 )
+
+// contentTypePlain is the content_type of a status posted as written
+// (GoToSocial's and Akkoma's POST /api/v1/statuses parameter; see
+// testdata/README.md).
+const contentTypePlain = "text/plain"
