@@ -132,13 +132,18 @@ func (s *accountsSection) reload() {
 	if len(accs) == 0 && err == nil {
 		s.box.Add(wrapped("No accounts yet."))
 	}
-	if b := u.node.OpenVaultBackend(); b != "" {
+	switch b, problem := u.node.VaultState(); {
+	case b != "":
 		where := wrapped("Sign-ins are kept in the " + b + ".")
 		if strings.HasPrefix(b, "encrypted file") {
 			where.SetText("This computer has no keyring service: sign-ins are kept in the " + b + ", locked with the passphrase.")
 		}
 		where.Importance = widget.LowImportance
 		s.box.Add(where)
+	case problem != nil:
+		locked := wrapped(problem.Error() + ". Polling and sending wait until they can be read.")
+		locked.Importance = widget.WarningImportance
+		s.box.Add(container.NewBorder(nil, nil, nil, widget.NewButton("Unlock…", s.unlock), locked))
 	}
 	if manager && len(u.node.Connectors()) > 0 {
 		s.box.Add(container.NewHBox(widget.NewButton("Connect an account…", func() { s.showConnect(nil) })))
@@ -339,12 +344,21 @@ func (s *accountsSection) confirmDisconnect(a models.Account) {
 			if !ok {
 				return
 			}
-			if _, err := u.node.DisconnectAccount(context.Background(), u.staff.Handle, a.ID); err != nil {
-				u.showError("disconnect the account", err)
-				return
-			}
-			u.notice(platformName(a.Platform) + " " + a.Handle + " is disconnected.")
-			s.reload()
+			// Off the UI goroutine: deleting the token may open the vault,
+			// which may ask for its passphrase in a dialog.
+			var err error
+			u.background(func() {
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+				defer cancel()
+				_, err = u.node.DisconnectAccount(ctx, u.staff.Handle, a.ID)
+			}, func() {
+				if err != nil {
+					u.showError("disconnect the account", err)
+				} else {
+					u.notice(platformName(a.Platform) + " " + a.Handle + " is disconnected.")
+				}
+				s.reload()
+			})
 		}, u.win)
 }
 
@@ -356,6 +370,26 @@ func parseURL(s string) *url.URL {
 		return &url.URL{}
 	}
 	return u
+}
+
+// unlock asks for the credentials file's passphrase again, after a
+// failed or cancelled prompt.
+func (s *accountsSection) unlock() {
+	u := s.ui
+	var where string
+	var err error
+	u.background(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		defer cancel()
+		where, err = u.node.UnlockVault(ctx)
+	}, func() {
+		if err != nil {
+			u.showError("unlock the sign-ins", err)
+		} else {
+			u.notice("Sign-ins unlocked (" + where + "); polling carries on.")
+		}
+		s.reload()
+	})
 }
 
 // askPassphrase asks for the passphrase of the encrypted credentials file

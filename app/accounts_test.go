@@ -138,14 +138,15 @@ func TestConnectAnAccountFromSettings(t *testing.T) {
 	f.done = func(a models.Account) { connected = a }
 	f.token.SetText("good-token")
 	u.settings.accounts.connectWith(f, "")
-	if connected.Handle != "riverside" || connected.Server != srv.URL || connected.State != models.AccountConnected {
+	host := strings.TrimPrefix(srv.URL, "http://")
+	if connected.Handle != "riverside@"+host || connected.Server != srv.URL || connected.State != models.AccountConnected {
 		t.Fatalf("connected %+v", connected)
 	}
 	row := u.settings.accounts.rows[connected.ID]
-	if row == nil || !strings.Contains(row.Text, "Mastodon riverside") || !strings.Contains(row.Text, "connected") {
+	if row == nil || !strings.Contains(row.Text, "Mastodon riverside@"+host) || !strings.Contains(row.Text, "connected") {
 		t.Fatalf("the accounts list shows %v", row)
 	}
-	if !strings.Contains(u.banner.Text, "riverside is connected") {
+	if !strings.Contains(u.banner.Text, "riverside@"+host+" is connected") {
 		t.Errorf("banner: %q", u.banner.Text)
 	}
 	// It polls with the token from the vault, and the list says so.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"golang.org/x/oauth2"
 
@@ -38,59 +39,111 @@ type ConnectorInfo struct {
 	TokenHelp string
 }
 
+// lockedRetry is how long automatic work (polls, sends) waits before it
+// asks for the passphrase again after an open failed; a person's action
+// (connect, disconnect, unlock) asks at once.
+const lockedRetry = 10 * time.Minute
+
 // lazyVault opens the data folder's credential vault when first needed
 // (the keyring probe talks to the desktop session, and an encrypted file
-// asks for its passphrase), and again after a failed attempt: a wrong
-// passphrase is not the last word.
+// asks for its passphrase), and again after a failed attempt. One open
+// runs at a time, without holding the lock (a passphrase prompt can take
+// a person minutes); others wait for it, or for their context to end.
 type lazyVault struct {
 	dir  string
 	opts []vault.Option
+	now  func() time.Time
 
-	mu sync.Mutex
-	v  *vault.Vault
+	mu       sync.Mutex
+	v        *vault.Vault
+	opening  chan struct{} // closed when the open under way ends
+	failed   error         // why the last open failed
+	failedAt time.Time
 }
 
 var _ desk.Vault = (*lazyVault)(nil)
 
-func (l *lazyVault) open(ctx context.Context) (*vault.Vault, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.v != nil {
-		return l.v, nil
+// open returns the vault, opening it if need be. Unless force, a recent
+// failure is returned as it is, without asking again.
+func (l *lazyVault) open(ctx context.Context, force bool) (*vault.Vault, error) {
+	for {
+		l.mu.Lock()
+		if l.v != nil {
+			v := l.v
+			l.mu.Unlock()
+			return v, nil
+		}
+		if wait := l.opening; wait != nil {
+			l.mu.Unlock()
+			select {
+			case <-wait:
+				continue
+			case <-ctx.Done():
+				return nil, fmt.Errorf("%w: %v", channels.ErrCredentialsLocked, ctx.Err())
+			}
+		}
+		if !force && l.failed != nil && l.now().Sub(l.failedAt) < lockedRetry {
+			err := l.failed
+			l.mu.Unlock()
+			return nil, err
+		}
+		done := make(chan struct{})
+		l.opening = done
+		l.mu.Unlock()
+
+		v, err := vault.Open(ctx, l.dir, l.opts...)
+
+		l.mu.Lock()
+		l.opening = nil
+		close(done)
+		if err != nil {
+			l.failed, l.failedAt = fmt.Errorf("%w: %v", channels.ErrCredentialsLocked, err), l.now()
+			err = l.failed
+		} else {
+			l.v, l.failed = v, nil
+		}
+		l.mu.Unlock()
+		return v, err
 	}
-	v, err := vault.Open(ctx, l.dir, l.opts...)
-	if err != nil {
-		return nil, err
-	}
-	l.v = v
-	return v, nil
 }
 
-// Token gives a channel an account's token. A vault that cannot be
-// opened (no passphrase given) counts as no token: the account shows
-// reconnect needed with the reason.
+// Token gives a channel an account's token (a poll's or a send's: a
+// recent failure to open the vault is not asked again).
 func (l *lazyVault) Token(ctx context.Context, acc channels.Account) (channels.Token, error) {
-	v, err := l.open(ctx)
+	v, err := l.open(ctx, false)
 	if err != nil {
-		return channels.Token{}, fmt.Errorf("%w: %v", channels.ErrAuth, err)
+		return channels.Token{}, err
 	}
 	return v.Token(ctx, acc)
 }
 
+// SaveToken keeps a token (connecting an account: a person is there).
 func (l *lazyVault) SaveToken(ctx context.Context, acc channels.Account, t channels.Token) error {
-	v, err := l.open(ctx)
+	v, err := l.open(ctx, true)
 	if err != nil {
 		return err
 	}
 	return v.SaveToken(ctx, acc, t)
 }
 
+// Delete deletes a token (disconnecting an account: a person is there).
 func (l *lazyVault) Delete(ctx context.Context, acc channels.Account) error {
-	v, err := l.open(ctx)
+	v, err := l.open(ctx, true)
 	if err != nil {
 		return err
 	}
 	return v.Delete(ctx, acc)
+}
+
+// state says, without waiting, where the tokens live ("" before the
+// vault is open) and why the last open failed (nil if it did not).
+func (l *lazyVault) state() (string, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.v != nil {
+		return l.v.Backend(), nil
+	}
+	return "", l.failed
 }
 
 // passphrase gives the credentials file's passphrase: Options.Passphrase,
@@ -115,26 +168,21 @@ func (n *Node) SetPassphrasePrompt(fn vault.PassphraseFunc) {
 	n.prompt = fn
 }
 
-// VaultBackend opens the vault if need be and says where the tokens live.
-func (n *Node) VaultBackend(ctx context.Context) (string, error) {
-	v, err := n.vault.open(ctx)
+// UnlockVault opens the vault now, asking for the passphrase if need be
+// (a person's request, after a failed or cancelled prompt), and says where
+// the tokens live.
+func (n *Node) UnlockVault(ctx context.Context) (string, error) {
+	v, err := n.vault.open(ctx, true)
 	if err != nil {
 		return "", err
 	}
 	return v.Backend(), nil
 }
 
-// OpenVaultBackend says where the tokens live once the vault has been
-// opened ("" before: it is opened when first needed, and opening it here
-// could ask for a passphrase).
-func (n *Node) OpenVaultBackend() string {
-	n.vault.mu.Lock()
-	defer n.vault.mu.Unlock()
-	if n.vault.v == nil {
-		return ""
-	}
-	return n.vault.v.Backend()
-}
+// VaultState says, without waiting or asking anything, where the tokens
+// live ("" before the vault has been opened) and why the last attempt to
+// open it failed (nil if it did not).
+func (n *Node) VaultState() (backend string, problem error) { return n.vault.state() }
 
 // Connectors lists the kinds of account this build can connect.
 func (n *Node) Connectors() []ConnectorInfo {

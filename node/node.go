@@ -103,7 +103,7 @@ func Open(ctx context.Context, dir string, opts Options) (*Node, error) {
 		return nil, fmt.Errorf("data folder %s: %w", dir, err)
 	}
 	n := &Node{Dir: dir, opts: opts, log: opts.Logger, now: opts.Now}
-	n.vault = lazyVault{dir: dir, opts: []vault.Option{vault.WithPassphrase(n.passphrase), vault.WithLogger(opts.Logger)}}
+	n.vault = lazyVault{dir: dir, now: opts.Now, opts: []vault.Option{vault.WithPassphrase(n.passphrase), vault.WithLogger(opts.Logger)}}
 	if opts.CredentialsFile {
 		n.vault.opts = append(n.vault.opts, vault.WithFileBackend())
 	}
