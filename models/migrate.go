@@ -342,6 +342,21 @@ var migrations = []migration{
 		`ALTER TABLE accounts ADD COLUMN rate_limited_until DATETIME`,
 		`ALTER TABLE accounts ADD COLUMN connected_at DATETIME`,
 	}},
+	{8, "daily figures kept parsed", []string{
+		// The network's daily summaries (fed_state, kind KPI) as parsed
+		// counts, each tagged with the change it was parsed from: a
+		// summary whose record has moved on no longer joins, and is
+		// parsed again. A cache: it can be emptied at any time.
+		`CREATE TABLE kpi_days (
+			key TEXT PRIMARY KEY,
+			origin TEXT NOT NULL,
+			seq INTEGER NOT NULL,
+			location TEXT NOT NULL,
+			region TEXT NOT NULL,
+			day TEXT NOT NULL,
+			counts BLOB NOT NULL
+		) WITHOUT ROWID`,
+	}},
 }
 
 // SchemaVersion is the newest schema this build knows.

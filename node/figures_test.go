@@ -10,12 +10,13 @@ import (
 
 	"github.com/branchline/branchline/care/desk"
 	"github.com/branchline/branchline/models"
+	"github.com/branchline/branchline/sync/change"
 	"github.com/branchline/branchline/sync/identity"
 	"github.com/branchline/branchline/sync/network"
 )
 
 // handOver gives to every change from holds that to lacks.
-func handOver(t *testing.T, ctx context.Context, from, to *Node) {
+func handOver(t testing.TB, ctx context.Context, from, to *Node) {
 	t.Helper()
 	if err := HandOver(ctx, from, to); err != nil {
 		t.Fatal(err)
@@ -25,7 +26,7 @@ func handOver(t *testing.T, ctx context.Context, from, to *Node) {
 // brandNetwork sets up headquarters on clock and returns it with a
 // function that invites and opens a new node (a store gets a location in
 // UTC, open 10:00 to 22:00 every day).
-func brandNetwork(t *testing.T, clock func() time.Time) (*Node, func(role, location, region string) *Node) {
+func brandNetwork(t testing.TB, clock func() time.Time) (*Node, func(role, location, region string) *Node) {
 	t.Helper()
 	ctx := context.Background()
 	hqDir := t.TempDir()
@@ -182,5 +183,133 @@ func TestFiguresTravelAndRollUp(t *testing.T) {
 	brand, err = hq.KPI(ctx, q)
 	if err != nil || brand.Totals.Answered != 4 {
 		t.Fatalf("brand after the late answer: %+v %v", brand.Totals, err)
+	}
+}
+
+// TestParsedFiguresAreKeptAndRefreshed: headquarters keeps the summaries
+// it has parsed, so the next process reads them back instead of parsing
+// them again; a summary a store republishes is parsed again, in this
+// process and the next.
+func TestParsedFiguresAreKeptAndRefreshed(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 5, 9, 19, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	hq, join := brandNetwork(t, clock)
+	a := join(identity.RoleStore, "Riverside", "PNW")
+	b := join(identity.RoleStore, "Mission", "Bay")
+	to := hq
+	publish := func(n *Node, day string, received float64) {
+		t.Helper()
+		if err := n.Net.Book.PublishKPI(ctx, day, map[string]float64{"received": received, "needs_response": received, "answered": 1,
+			"decided": 1, "within_target": 1, "frt.sum": 30, "frt.12": 1}); err != nil {
+			t.Fatal(err)
+		}
+		handOver(t, ctx, n, to)
+	}
+	unparsed := func(n *Node) int {
+		t.Helper()
+		k := 0
+		if err := n.Store.FedStatesUnparsed(ctx, uint8(change.KindKPI), func(models.FedState) error { k++; return nil }); err != nil {
+			t.Fatal(err)
+		}
+		return k
+	}
+	received := func(n *Node) int {
+		t.Helper()
+		rep, err := n.KPI(ctx, KPIQuery{Brand: true, From: "2026-05-01", To: "2026-05-09"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rep.Totals.Received
+	}
+	publish(a, "2026-05-06", 10)
+	publish(a, "2026-05-07", 5)
+	publish(b, "2026-05-06", 7)
+	if k := unparsed(hq); k != 3 {
+		t.Fatalf("%d summaries unparsed before the first query, want 3", k)
+	}
+	if got := received(hq); got != 22 {
+		t.Fatalf("brand received %d, want 22", got)
+	}
+	if k := unparsed(hq); k != 0 {
+		t.Fatalf("%d summaries not kept parsed after the first query", k)
+	}
+	publish(a, "2026-05-06", 20) // a late answer changed the day
+	if k := unparsed(hq); k != 1 {
+		t.Fatalf("%d summaries unparsed after a republication, want 1", k)
+	}
+	if got := received(hq); got != 32 {
+		t.Fatalf("brand received %d after the republication, want 32", got)
+	}
+	if k := unparsed(hq); k != 0 {
+		t.Fatalf("the republished summary was not kept parsed (%d)", k)
+	}
+	// The next process reads them back, and sees the same.
+	dir := hq.Dir
+	hq.Close()
+	again, err := Open(ctx, dir, Options{NoDemo: true, Now: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer again.Close()
+	to = again
+	if k := unparsed(again); k != 0 {
+		t.Fatalf("after reopening, %d summaries would be parsed again", k)
+	}
+	if got := received(again); got != 32 {
+		t.Fatalf("after reopening, brand received %d, want 32", got)
+	}
+	publish(b, "2026-05-08", 4)
+	if got := received(again); got != 36 {
+		t.Fatalf("after reopening and a new summary, brand received %d, want 36", got)
+	}
+}
+
+// BenchmarkFiguresLoad: what headquarters pays to load 20,000 daily
+// summaries on the first query of a process, parsing them from their
+// records (then keeping them parsed) or reading back the parsed ones.
+func BenchmarkFiguresLoad(b *testing.B) {
+	ctx := context.Background()
+	now := time.Date(2026, 5, 9, 19, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	hq, join := brandNetwork(b, clock)
+	store := join(identity.RoleStore, "Riverside", "PNW")
+	figures := map[string]float64{"received": 34, "needs_response": 22, "answered": 18, "decided": 21, "within_target": 9,
+		"unanswered_72h": 1, "sentiment.positive": 12, "sentiment.neutral": 14, "sentiment.negative": 8, "sentiment.sum": 1.85,
+		"channel.facebook": 15, "channel.instagram": 12, "channel.google": 7, "stage.post_purchase": 20, "stage.none": 14,
+		"department.customer_care": 19, "department.marketing": 15, "frt.sum": 1260, "frt.8": 3, "frt.12": 4, "frt.18": 5, "frt.23": 4, "frt.27": 2}
+	const n = 20000
+	start := time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i := range n {
+		if err := store.Net.Book.PublishKPI(ctx, start.AddDate(0, 0, i).Format(time.DateOnly), figures); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for range n/500 + 1 { // a hand-over moves a bounded range at a time
+		if err := HandOver(ctx, store, hq); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for _, cached := range []bool{false, true} {
+		name := "parse"
+		if cached {
+			name = "parsed"
+		}
+		b.Run(name, func(b *testing.B) {
+			for b.Loop() {
+				if !cached {
+					b.StopTimer()
+					if err := hq.Store.ForgetKPIDays(ctx); err != nil {
+						b.Fatal(err)
+					}
+					b.StartTimer()
+				}
+				c := &kpiCube{}
+				if err := c.load(ctx, hq); err != nil || len(c.days) != n {
+					b.Fatalf("loaded %d summaries: %v", len(c.days), err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/n, "ns/summary")
+		})
 	}
 }

@@ -2,6 +2,7 @@ package kpi
 
 import (
 	"encoding/json"
+	"errors"
 	"math"
 	"strings"
 	"testing"
@@ -333,5 +334,23 @@ func TestHistogramQuantile(t *testing.T) {
 	h[len(Buckets)] = 90 // and ninety later than a week
 	if got := histQuantile(&h, 100, 0.9); got != Buckets[len(Buckets)-1] {
 		t.Errorf("p90 past the last bucket: %v", got)
+	}
+}
+
+func TestCountsBinaryRoundTrip(t *testing.T) {
+	c := Counts{Received: 34, NeedsResponse: 22, Answered: 18, Decided: 21, WithinTarget: 9, Unanswered72h: 1,
+		Positive: 12, Neutral: 14, Negative: 8, SentimentSum: 1.85, FRTSum: 1260.5}
+	c.Channel[0], c.Channel[len(c.Channel)-1] = 15, 2
+	c.Stage[2], c.Department[4] = 20, 3
+	c.FRT[0], c.FRT[len(c.FRT)-1] = 3, 4
+	b := c.AppendBinary(nil)
+	got, err := ParseBinary(b)
+	if err != nil || got != c {
+		t.Fatalf("round trip = %+v, %v; want %+v", got, err, c)
+	}
+	for _, bad := range [][]byte{nil, b[:len(b)-1], append(append([]byte{}, b...), 0), append([]byte{9}, b[1:]...)} {
+		if _, err := ParseBinary(bad); !errors.Is(err, ErrBinary) {
+			t.Errorf("ParseBinary(%d bytes, version %v) = %v, want ErrBinary", len(bad), bad[:min(1, len(bad))], err)
+		}
 	}
 }
