@@ -159,6 +159,7 @@ type ui struct {
 	escSeen    map[string]string // escalation ID → status, for update notices
 	accSeen    map[int64]string  // account ID → what was last said about it (reconnect, expiring)
 	importing  bool              // an import's progress is shown
+	importForm *importForm       // the open import form, for tests
 	catchingUp bool              // the network catch-up's progress is shown
 
 	ctx         context.Context   // the app's; nil in tests

@@ -88,7 +88,7 @@ func (u *ui) mainMenu() *fyne.MainMenu {
 	}
 	file := fyne.NewMenu("File",
 		item("Switch profile…", scProfile, u.showProfileSwitch),
-		item("Import messages…", nil, u.showImport),
+		item("Import messages…", nil, u.showImportPicker),
 	)
 	reply := fyne.NewMenu("Reply",
 		item("Next message", scNext, func() { u.inbox.step(1) }),

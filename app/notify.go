@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"fyne.io/fyne/v2"
-	"fyne.io/fyne/v2/dialog"
 
 	"github.com/branchline/branchline/internal/humanize"
 	"github.com/branchline/branchline/models"
@@ -85,41 +84,6 @@ func (u *ui) notifyBreaches() {
 		u.app.SendNotification(fyne.NewNotification("Response-time target passed",
 			fmt.Sprintf("%d message(s) have waited longer than %s.", n, humanize.Age(target))))
 	}
-}
-
-// showImport imports a platform export (JSON Lines or CSV) with a progress
-// bar; bad rows are reported and the good ones kept.
-func (u *ui) showImport() {
-	dialog.ShowFileOpen(func(r fyne.URIReadCloser, err error) {
-		if err != nil {
-			u.showError("open the file", err)
-			return
-		}
-		if r == nil {
-			return
-		}
-		u.importing = true
-		u.progressStart("Importing " + r.URI().Name() + "…")
-		name := r.URI().Name()
-		go func() {
-			defer r.Close()
-			rep, err := u.node.Desk.Import(context.Background(), r, name, func(read int) {
-				fyne.Do(func() { u.notice(fmt.Sprintf("Importing %s: %d rows read…", name, read)) })
-			})
-			fyne.Do(func() {
-				u.importing = false
-				if err != nil {
-					u.progressDone("")
-					u.showError("import "+r.URI().Name(), err)
-					return
-				}
-				u.progressDone(fmt.Sprintf("Imported %s: %d new, %d already stored, %d rows with problems.",
-					r.URI().Name(), rep.Inserted, rep.Duplicates, rep.Rejected))
-				u.inbox.refreshKeepingPlace()
-				u.refreshCounts()
-			})
-		}()
-	}, u.win)
 }
 
 // watchEscalations notices new escalations, status changes and comments

@@ -651,3 +651,48 @@ func jsonKind(v []byte) string {
 	}
 	return "a number"
 }
+
+// Preview is what the start of a file says about it, before it is read:
+// its format and, for CSV, its columns as the header writes them.
+type Preview struct {
+	Format  Format
+	Columns []string
+}
+
+// Inspect reads the start of a file (name picks the format by its
+// extension, as Parse does) and says what it is.
+func Inspect(r io.Reader, name string) (Preview, error) {
+	br := bufio.NewReaderSize(r, 64<<10)
+	p := Preview{Format: detect(br, name)}
+	if p.Format != CSV {
+		return p, nil
+	}
+	line, err := br.ReadString('\n')
+	if err != nil && err != io.EOF {
+		return p, fmt.Errorf("read the CSV header: %w", err)
+	}
+	cols, err := csv.NewReader(strings.NewReader(strings.TrimPrefix(line, "\ufeff"))).Read()
+	if err != nil {
+		return p, fmt.Errorf("%w: %v", ErrNoHeader, err)
+	}
+	for i := range cols {
+		cols[i] = strings.TrimSpace(cols[i])
+	}
+	p.Columns = cols
+	return p, nil
+}
+
+// Missing lists the fields Branchline's own format requires that the
+// file's columns lack: what a column map or defaults must supply.
+func (p Preview) Missing() []string {
+	if p.Format != CSV {
+		return nil
+	}
+	var out []string
+	for _, f := range required {
+		if !slices.ContainsFunc(p.Columns, func(c string) bool { return strings.EqualFold(c, f) }) {
+			out = append(out, f)
+		}
+	}
+	return out
+}

@@ -3,6 +3,7 @@ package ingest
 import (
 	"errors"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -230,5 +231,29 @@ func TestColumnMapAndDefaults(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestInspect(t *testing.T) {
+	tests := []struct {
+		name, file string
+		format     Format
+		columns    []string
+		missing    []string
+	}{
+		{"export.csv", "\ufeffReviewer, Stars ,Date,Review Text\nDana,2,11/21/2026,Cold\n", CSV,
+			[]string{"Reviewer", "Stars", "Date", "Review Text"}, []string{"platform", "account", "id", "created_at", "kind"}},
+		{"own.csv", "platform,account,id,thread,author,author_id,text,created_at,kind,rating\n", CSV, Fields, nil},
+		{"msgs.jsonl", `{"platform":"facebook"}` + "\n", JSONLines, nil, nil},
+		{"reviews.json", `{"reviews": []}`, GoogleReviews, nil, nil},
+	}
+	for _, tt := range tests {
+		p, err := Inspect(strings.NewReader(tt.file), tt.name)
+		if err != nil || p.Format != tt.format || !slices.Equal(p.Columns, tt.columns) || !slices.Equal(p.Missing(), tt.missing) {
+			t.Errorf("Inspect(%s) = %v %q missing %q, %v; want %v %q missing %q", tt.name, p.Format, p.Columns, p.Missing(), err, tt.format, tt.columns, tt.missing)
+		}
+	}
+	if _, err := Inspect(strings.NewReader("a,\"b\n"), "broken.csv"); !errors.Is(err, ErrNoHeader) {
+		t.Errorf("a broken header: %v", err)
 	}
 }
