@@ -68,14 +68,24 @@ func (s *Store) FedStatesUnparsed(ctx context.Context, kind uint8, fn func(FedSt
 }
 
 // PutKPIDays keeps parsed summaries, replacing older ones of the same
-// records.
+// records, a few thousand to a transaction so that other writers are not
+// held up long; it stops between transactions when ctx ends.
 func (s *Store) PutKPIDays(ctx context.Context, days []KPIDay) error {
-	if len(days) == 0 {
-		return nil
+	const chunk = 2000
+	for len(days) > 0 {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		n := min(chunk, len(days))
+		part := days[:n]
+		days = days[n:]
+		if err := s.write(ctx, func(tx *gorm.DB) error {
+			return tx.Clauses(clause.OnConflict{UpdateAll: true}).CreateInBatches(part, 500).Error
+		}); err != nil {
+			return fmt.Errorf("keep parsed figures: %w", err)
+		}
 	}
-	return s.write(ctx, func(tx *gorm.DB) error {
-		return tx.Clauses(clause.OnConflict{UpdateAll: true}).CreateInBatches(days, 500).Error
-	})
+	return nil
 }
 
 // ForgetKPIDays empties the parsed summaries (they are parsed again from

@@ -94,8 +94,17 @@ func (c *kpiCube) load(ctx context.Context, n *Node) error {
 	if err != nil {
 		return err
 	}
-	if err := n.Store.PutKPIDays(ctx, parsed); err != nil {
-		n.log.Warn("keep parsed daily figures", "err", err) // a cache: the next load parses them again
+	// Kept in the background: the query that asked need not wait for
+	// thousands of rows to be written, and a node closing meanwhile
+	// stops it (the next load parses the rest again).
+	if len(parsed) > 0 {
+		n.bg.Add(1)
+		go func() {
+			defer n.bg.Done()
+			if err := n.Store.PutKPIDays(n.bgCtx, parsed); err != nil && n.bgCtx.Err() == nil {
+				n.log.Warn("keep parsed daily figures", "err", err)
+			}
+		}()
 	}
 	return nil
 }

@@ -86,6 +86,12 @@ type Node struct {
 	outbox  *outbox.Outbox
 	events  []func(outbox.Event)
 	newMsgs []func(int)
+
+	// bg is background work that must end before the store closes
+	// (keeping parsed figures); bgStop ends it.
+	bg     sync.WaitGroup
+	bgCtx  context.Context
+	bgStop context.CancelFunc
 }
 
 // ErrNotSetUp means the data folder has no location and NoDemo was set.
@@ -103,6 +109,7 @@ func Open(ctx context.Context, dir string, opts Options) (*Node, error) {
 		return nil, fmt.Errorf("data folder %s: %w", dir, err)
 	}
 	n := &Node{Dir: dir, opts: opts, log: opts.Logger, now: opts.Now}
+	n.bgCtx, n.bgStop = context.WithCancel(context.Background())
 	n.vault = lazyVault{dir: dir, now: opts.Now, opts: []vault.Option{vault.WithPassphrase(n.passphrase), vault.WithLogger(opts.Logger)}}
 	if opts.CredentialsFile {
 		n.vault.opts = append(n.vault.opts, vault.WithFileBackend())
@@ -182,6 +189,8 @@ func (n *Node) Close() error {
 	if n.Net != nil {
 		n.Net.Stop()
 	}
+	n.bgStop()
+	n.bg.Wait()
 	n.mu.Lock()
 	if n.lock != nil {
 		errs = append(errs, n.lock.Unlock())
