@@ -61,6 +61,16 @@ func (c cursor) mark(source string, start time.Time) mark {
 	return mark{T: start}
 }
 
+// since is where a poll of recent posts or media starts: the lookback
+// start, or the mark when that is older (back after a long pause, the
+// poll catches up on older posts too).
+func (m mark) since(start time.Time) time.Time {
+	if m.T.Before(start) {
+		return m.T
+	}
+	return start
+}
+
 // isNew says whether an item created at t with id comes after the mark.
 func (m mark) isNew(t time.Time, id string) bool {
 	return t.After(m.T) || (t.Equal(m.T) && !slices.Contains(m.IDs, id))

@@ -181,22 +181,8 @@ func (f *Facebook) Poll(ctx context.Context, acc channels.Account, cur string) (
 }
 
 func (f *Facebook) pollComments(ctx context.Context, s *session, page string, m mark, start time.Time, col *collector) error {
-	from := start
-	if m.T.Before(from) {
-		from = m.T // back after a long pause: catch up on older posts too
-	}
-	var posts []fbPost
-	seen := map[string]bool{}
-	q := url.Values{"fields": {"id,created_time,updated_time"}, "since": {strconv.FormatInt(from.Unix(), 10)}, "limit": {"25"}}
-	truncated, err := list(ctx, s, "/"+page+"/feed", q, maxFeedPages, func(ps []fbPost) bool {
-		for _, p := range ps {
-			if p.ID != "" && !seen[p.ID] {
-				seen[p.ID] = true
-				posts = append(posts, p)
-			}
-		}
-		return false
-	})
+	q := url.Values{"fields": {"id,created_time,updated_time"}, "since": {strconv.FormatInt(m.since(start).Unix(), 10)}, "limit": {"25"}}
+	posts, truncated, err := listUnique(ctx, s, "/"+page+"/feed", q, maxFeedPages, func(p fbPost) string { return p.ID })
 	if err != nil {
 		return err
 	}
@@ -222,16 +208,14 @@ func (f *Facebook) pollPostComments(ctx context.Context, s *session, page, post 
 		"filter": {"stream"}, "order": {"reverse_chronological"},
 		"fields": {"id,from,message,created_time,parent"}, "limit": {"50"},
 	}
-	var bad error
-	truncated, err := list(ctx, s, "/"+post+"/comments", q, maxCommentPages, func(cs []fbComment) bool {
+	truncated, err := listChecked(ctx, s, "/"+post+"/comments", q, maxCommentPages, func(cs []fbComment) (bool, error) {
 		for _, cm := range cs {
 			t, err := parseTime(cm.CreatedTime)
 			if err != nil || cm.ID == "" {
-				bad = fmt.Errorf("%w: comment %q on post %s has no usable id or created_time (%q)", webapi.ErrTransient, cm.ID, post, cm.CreatedTime)
-				return true
+				return true, fmt.Errorf("%w: comment %q on post %s has no usable id or created_time (%q)", webapi.ErrTransient, cm.ID, post, cm.CreatedTime)
 			}
 			if t.Before(m.T) {
-				return true // newest first: the rest is older
+				return true, nil // newest first: the rest is older
 			}
 			if !m.isNew(t, cm.ID) || cm.From.id() == page {
 				continue
@@ -241,11 +225,8 @@ func (f *Facebook) pollPostComments(ctx context.Context, s *session, page, post 
 				Text: cm.Message, Kind: "comment", CreatedAt: t,
 			})
 		}
-		return false
+		return false, nil
 	})
-	if err == nil {
-		err = bad
-	}
 	if err != nil {
 		return fmt.Errorf("comments of post %s: %w", post, err)
 	}
@@ -261,16 +242,14 @@ func (f *Facebook) pollMessages(ctx context.Context, s *session, page string, m 
 		"fields":   {fmt.Sprintf(conversationFieldsFmt, conversationMessages)},
 		"limit":    {"25"},
 	}
-	var bad error
-	truncated, err := list(ctx, s, "/"+page+"/conversations", q, maxConversationPages, func(cs []fbConversation) bool {
+	truncated, err := listChecked(ctx, s, "/"+page+"/conversations", q, maxConversationPages, func(cs []fbConversation) (bool, error) {
 		for _, cv := range cs {
 			u, err := parseTime(cv.UpdatedTime)
 			if err != nil || cv.ID == "" {
-				bad = fmt.Errorf("%w: conversation %q has no usable id or updated_time (%q)", webapi.ErrTransient, cv.ID, cv.UpdatedTime)
-				return true
+				return true, fmt.Errorf("%w: conversation %q has no usable id or updated_time (%q)", webapi.ErrTransient, cv.ID, cv.UpdatedTime)
 			}
 			if u.Before(m.T) {
-				return true // most recently updated first: the rest is older
+				return true, nil // most recently updated first: the rest is older
 			}
 			if cv.Messages == nil {
 				continue
@@ -279,8 +258,7 @@ func (f *Facebook) pollMessages(ctx context.Context, s *session, page string, m 
 			for _, msg := range cv.Messages.Data {
 				t, err := parseTime(msg.CreatedTime)
 				if err != nil || msg.ID == "" {
-					bad = fmt.Errorf("%w: message %q in conversation %s has no usable id or created_time (%q)", webapi.ErrTransient, msg.ID, cv.ID, msg.CreatedTime)
-					return true
+					return true, fmt.Errorf("%w: message %q in conversation %s has no usable id or created_time (%q)", webapi.ErrTransient, msg.ID, cv.ID, msg.CreatedTime)
 				}
 				if !m.isNew(t, msg.ID) {
 					continue
@@ -299,11 +277,8 @@ func (f *Facebook) pollMessages(ctx context.Context, s *session, page string, m 
 					"account", s.acc.Key(), "conversation", cv.ID)
 			}
 		}
-		return false
+		return false, nil
 	})
-	if err == nil {
-		err = bad
-	}
 	if err != nil {
 		return err
 	}
@@ -330,7 +305,7 @@ func (f *Facebook) Reply(ctx context.Context, req channels.ReplyRequest) (string
 		if req.Recipient == "" {
 			return "", fmt.Errorf("%w: Messenger reply to %s: no recipient (PSID)", channels.ErrPermanent, req.InReplyTo)
 		}
-		if err := messengerWindow(req, now); err != nil {
+		if err := messengerWindow.check(req, now); err != nil {
 			return "", err
 		}
 		return f.send(ctx, req, map[string]any{
@@ -339,7 +314,7 @@ func (f *Facebook) Reply(ctx context.Context, req channels.ReplyRequest) (string
 			"message":        map[string]string{"text": req.Text},
 		})
 	case req.Kind == "comment" && req.Private:
-		if err := privateReplyWindow(req, now); err != nil {
+		if err := privateReplyWindow.check(req, now); err != nil {
 			return "", err
 		}
 		id, err := f.send(ctx, req, map[string]any{
@@ -410,30 +385,44 @@ func checkRequest(req channels.ReplyRequest) error {
 // windowFormat is how a window's closing time reads in an error.
 const windowFormat = "2006-01-02 15:04 MST"
 
-// messengerWindow refuses a message outside the 24 hours after the
-// customer's message.
-func messengerWindow(req channels.ReplyRequest, now time.Time) error {
-	if req.WrittenAt.IsZero() {
-		return fmt.Errorf("%w: reply to %s: unknown when the customer wrote, so Messenger's 24-hour window cannot be checked", channels.ErrPermanent, req.InReplyTo)
-	}
-	closed := req.WrittenAt.Add(MessengerWindow)
-	if !now.Before(closed) {
-		return fmt.Errorf("%w: Messenger's 24-hour window to answer %s closed at %s; the customer must write again before the Page can reply",
-			channels.ErrPermanent, who(req), closed.UTC().Format(windowFormat))
-	}
-	return nil
+// replyWindow is one of Meta's time limits on answering: a reply must be
+// sent within length of when the customer wrote.
+type replyWindow struct {
+	length time.Duration
+	// unknown is the refusal's format when the customer's time is not
+	// known (arguments: channels.ErrPermanent, the message answered);
+	// closed when the window has closed (channels.ErrPermanent, the
+	// customer, the closing time).
+	unknown, closed string
 }
 
-// privateReplyWindow refuses a private reply more than 7 days after the
-// comment.
-func privateReplyWindow(req channels.ReplyRequest, now time.Time) error {
-	if req.WrittenAt.IsZero() {
-		return fmt.Errorf("%w: private reply to %s: unknown when the comment was written, so the 7-day window cannot be checked", channels.ErrPermanent, req.InReplyTo)
+// Meta's reply windows.
+var (
+	// messengerWindow holds a Messenger message to the 24 hours after the
+	// customer's message.
+	messengerWindow = replyWindow{
+		length:  MessengerWindow,
+		unknown: "%w: reply to %s: unknown when the customer wrote, so Messenger's 24-hour window cannot be checked",
+		closed:  "%w: Messenger's 24-hour window to answer %s closed at %s; the customer must write again before the Page can reply",
 	}
-	closed := req.WrittenAt.Add(PrivateReplyWindow)
+	// privateReplyWindow holds a private reply to the 7 days after the
+	// comment.
+	privateReplyWindow = replyWindow{
+		length:  PrivateReplyWindow,
+		unknown: "%w: private reply to %s: unknown when the comment was written, so the 7-day window cannot be checked",
+		closed:  "%w: the 7-day window for a private reply to %s's comment closed at %s; answer the comment publicly, or wait for the customer to write a message",
+	}
+)
+
+// check refuses req, with an error wrapping channels.ErrPermanent, when
+// it is outside the window at now or when the customer's time is unknown.
+func (w replyWindow) check(req channels.ReplyRequest, now time.Time) error {
+	if req.WrittenAt.IsZero() {
+		return fmt.Errorf(w.unknown, channels.ErrPermanent, req.InReplyTo)
+	}
+	closed := req.WrittenAt.Add(w.length)
 	if !now.Before(closed) {
-		return fmt.Errorf("%w: the 7-day window for a private reply to %s's comment closed at %s; answer the comment publicly, or wait for the customer to write a message",
-			channels.ErrPermanent, who(req), closed.UTC().Format(windowFormat))
+		return fmt.Errorf(w.closed, channels.ErrPermanent, who(req), closed.UTC().Format(windowFormat))
 	}
 	return nil
 }
@@ -508,29 +497,24 @@ func (f *Facebook) findInComments(ctx context.Context, s *session, page, comment
 		"fields": {"id,from,message,created_time"}, "limit": {"50"},
 	}
 	var found string
-	var bad error
-	truncated, err := list(ctx, s, "/"+comment+"/comments", q, maxFindPages, func(cs []fbComment) bool {
+	truncated, err := listChecked(ctx, s, "/"+comment+"/comments", q, maxFindPages, func(cs []fbComment) (bool, error) {
 		for _, c := range cs {
 			t, err := parseTime(c.CreatedTime)
 			if err != nil || c.ID == "" {
-				bad = fmt.Errorf("%w: reply %q has no usable id or created_time (%q), %s", webapi.ErrTransient, c.ID, c.CreatedTime, cannotTell)
-				return true
+				return true, fmt.Errorf("%w: reply %q has no usable id or created_time (%q), %s", webapi.ErrTransient, c.ID, c.CreatedTime, cannotTell)
 			}
 			if t.Before(from) {
-				return true // newest first: the rest is older
+				return true, nil // newest first: the rest is older
 			}
 			if c.From.id() == page && sameText(c.Message, text) {
 				found = c.ID
-				return true
+				return true, nil
 			}
 		}
-		return false
+		return false, nil
 	})
 	if found != "" {
 		return found, true, nil
-	}
-	if err == nil {
-		err = bad
 	}
 	if err == nil && truncated {
 		err = fmt.Errorf("%w: more than %d replies since the first attempt, %s", webapi.ErrTransient, 50*maxFindPages, cannotTell)

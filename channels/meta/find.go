@@ -96,34 +96,29 @@ func (cs convSearch) recipientConversations(ctx context.Context, req channels.Re
 	}
 	var byID, byName []fbConversation
 	unknown := 0
-	var bad error
 	q := cs.query()
 	q.Set("limit", "25")
-	truncated, err := list(ctx, cs.s, cs.path, q, maxFindConvPages, func(convs []fbConversation) bool {
+	truncated, err := listChecked(ctx, cs.s, cs.path, q, maxFindConvPages, func(convs []fbConversation) (bool, error) {
 		for _, cv := range convs {
 			u, err := parseTime(cv.UpdatedTime)
 			if err != nil || cv.ID == "" {
-				bad = fmt.Errorf("%w: conversation %q has no usable id or updated_time (%q), %s", webapi.ErrTransient, cv.ID, cv.UpdatedTime, cannotTell)
-				return true
+				return true, fmt.Errorf("%w: conversation %q has no usable id or updated_time (%q), %s", webapi.ErrTransient, cv.ID, cv.UpdatedTime, cannotTell)
 			}
 			if u.Before(from) {
-				return true // most recently updated first: the rest is older
+				return true, nil // most recently updated first: the rest is older
 			}
 			switch cs.peer(cv, req) {
 			case peerByID:
 				byID = append(byID, cv)
-				return true
+				return true, nil
 			case peerByName:
 				byName = append(byName, cv)
 			case peerUnknown:
 				unknown++
 			}
 		}
-		return false
+		return false, nil
 	})
-	if err == nil {
-		err = bad
-	}
 	if err != nil {
 		return nil, fmt.Errorf("look for the conversation with %s among recent conversations: %w", name, err)
 	}

@@ -149,22 +149,8 @@ func (ig *Instagram) Poll(ctx context.Context, acc channels.Account, cur string)
 }
 
 func (ig *Instagram) pollComments(ctx context.Context, s *session, id string, m mark, start time.Time, col *collector) error {
-	from := start
-	if m.T.Before(from) {
-		from = m.T
-	}
-	var media []igMedia
-	seen := map[string]bool{}
-	q := url.Values{"fields": {"id,timestamp,comments_count"}, "since": {strconv.FormatInt(from.Unix(), 10)}, "limit": {"25"}}
-	truncated, err := list(ctx, s, "/"+id+"/media", q, maxMediaPages, func(ms []igMedia) bool {
-		for _, md := range ms {
-			if md.ID != "" && !seen[md.ID] {
-				seen[md.ID] = true
-				media = append(media, md)
-			}
-		}
-		return false
-	})
+	q := url.Values{"fields": {"id,timestamp,comments_count"}, "since": {strconv.FormatInt(m.since(start).Unix(), 10)}, "limit": {"25"}}
+	media, truncated, err := listUnique(ctx, s, "/"+id+"/media", q, maxMediaPages, func(md igMedia) string { return md.ID })
 	if err != nil {
 		return err
 	}
@@ -183,12 +169,12 @@ func (ig *Instagram) pollComments(ctx context.Context, s *session, id string, m 
 }
 
 func (ig *Instagram) pollMediaComments(ctx context.Context, s *session, media string, m mark, col *collector) error {
-	var bad error
-	consider := func(c igComment) bool {
+	// consider collects a comment or reply when it is new and not the
+	// account's own; it refuses one without a usable ID or time.
+	consider := func(c igComment) error {
 		t, err := parseTime(c.Timestamp)
 		if err != nil || c.ID == "" {
-			bad = fmt.Errorf("%w: comment %q on media %s has no usable id or timestamp (%q)", webapi.ErrTransient, c.ID, media, c.Timestamp)
-			return false
+			return fmt.Errorf("%w: comment %q on media %s has no usable id or timestamp (%q)", webapi.ErrTransient, c.ID, media, c.Timestamp)
 		}
 		if m.isNew(t, c.ID) && !own(s.acc, c.fromID(), c.author()) {
 			col.add(srcComments, channels.Item{
@@ -196,32 +182,29 @@ func (ig *Instagram) pollMediaComments(ctx context.Context, s *session, media st
 				Text: c.Text, Kind: "comment", CreatedAt: t,
 			})
 		}
-		return true
+		return nil
 	}
 	var moreReplies []string
 	q := url.Values{"fields": {igCommentFields}, "limit": {"50"}}
-	truncated, err := list(ctx, s, "/"+media+"/comments", q, maxIGCommentPgs, func(cs []igComment) bool {
+	truncated, err := listChecked(ctx, s, "/"+media+"/comments", q, maxIGCommentPgs, func(cs []igComment) (bool, error) {
 		for _, c := range cs {
-			if !consider(c) {
-				return true
+			if err := consider(c); err != nil {
+				return true, err
 			}
 			if c.Replies == nil {
 				continue
 			}
 			for _, r := range c.Replies.Data {
-				if !consider(r) {
-					return true
+				if err := consider(r); err != nil {
+					return true, err
 				}
 			}
 			if c.Replies.Paging.Next != "" {
 				moreReplies = append(moreReplies, c.ID)
 			}
 		}
-		return false
+		return false, nil
 	})
-	if err == nil {
-		err = bad
-	}
 	if err != nil {
 		return fmt.Errorf("comments of media %s: %w", media, err)
 	}
@@ -230,17 +213,14 @@ func (ig *Instagram) pollMediaComments(ctx context.Context, s *session, media st
 	}
 	// Replies beyond the first page nested in a comment.
 	for _, c := range moreReplies {
-		_, err := list(ctx, s, "/"+c+"/replies", url.Values{"fields": {igReplyFields}, "limit": {"50"}}, maxReplyPages, func(rs []igComment) bool {
+		_, err := listChecked(ctx, s, "/"+c+"/replies", url.Values{"fields": {igReplyFields}, "limit": {"50"}}, maxReplyPages, func(rs []igComment) (bool, error) {
 			for _, r := range rs {
-				if !consider(r) {
-					return true
+				if err := consider(r); err != nil {
+					return true, err
 				}
 			}
-			return false
+			return false, nil
 		})
-		if err == nil {
-			err = bad
-		}
 		if err != nil {
 			return fmt.Errorf("replies to comment %s: %w", c, err)
 		}
@@ -249,15 +229,13 @@ func (ig *Instagram) pollMediaComments(ctx context.Context, s *session, media st
 }
 
 func (ig *Instagram) pollTags(ctx context.Context, s *session, id string, m mark, col *collector) error {
-	var bad error
 	q := url.Values{"fields": {"id,caption,username,timestamp,permalink"}, "limit": {"25"}}
-	truncated, err := list(ctx, s, "/"+id+"/tags", q, maxTagPages, func(ms []igMedia) bool {
+	truncated, err := listChecked(ctx, s, "/"+id+"/tags", q, maxTagPages, func(ms []igMedia) (bool, error) {
 		older := 0
 		for _, md := range ms {
 			t, err := parseTime(md.Timestamp)
 			if err != nil || md.ID == "" {
-				bad = fmt.Errorf("%w: tagged media %q has no usable id or timestamp (%q)", webapi.ErrTransient, md.ID, md.Timestamp)
-				return true
+				return true, fmt.Errorf("%w: tagged media %q has no usable id or timestamp (%q)", webapi.ErrTransient, md.ID, md.Timestamp)
 			}
 			if !m.isNew(t, md.ID) {
 				older++
@@ -272,11 +250,8 @@ func (ig *Instagram) pollTags(ctx context.Context, s *session, id string, m mark
 			})
 		}
 		// Newest first: a page with nothing new ends the list.
-		return len(ms) > 0 && older == len(ms)
+		return len(ms) > 0 && older == len(ms), nil
 	})
-	if err == nil {
-		err = bad
-	}
 	if err != nil {
 		return err
 	}
@@ -311,7 +286,7 @@ func (ig *Instagram) Reply(ctx context.Context, req channels.ReplyRequest) (stri
 		if err != nil {
 			return "", err
 		}
-		if err := privateReplyWindow(req, ig.g.now()); err != nil {
+		if err := privateReplyWindow.check(req, ig.g.now()); err != nil {
 			return "", err
 		}
 		s, err := ig.g.session(ctx, req.Account)
@@ -400,29 +375,24 @@ func (ig *Instagram) FindReply(ctx context.Context, req channels.ReplyRequest) (
 	// Instagram does not document the order of a comment's replies: all
 	// are read (up to the bound), and only those since from count.
 	var found string
-	var bad error
-	truncated, err := list(ctx, s, "/"+top+"/replies", url.Values{"fields": {igReplyFields}, "limit": {"50"}}, maxFindReplyPages, func(rs []igComment) bool {
+	truncated, err := listChecked(ctx, s, "/"+top+"/replies", url.Values{"fields": {igReplyFields}, "limit": {"50"}}, maxFindReplyPages, func(rs []igComment) (bool, error) {
 		for _, r := range rs {
 			t, err := parseTime(r.Timestamp)
 			if err != nil || r.ID == "" {
-				bad = fmt.Errorf("%w: reply %q has no usable id or timestamp (%q), %s", webapi.ErrTransient, r.ID, r.Timestamp, cannotTell)
-				return true
+				return true, fmt.Errorf("%w: reply %q has no usable id or timestamp (%q), %s", webapi.ErrTransient, r.ID, r.Timestamp, cannotTell)
 			}
 			if t.Before(from) {
 				continue
 			}
 			if own(req.Account, r.fromID(), r.author()) && sameText(r.Text, req.Text) {
 				found = r.ID
-				return true
+				return true, nil
 			}
 		}
-		return false
+		return false, nil
 	})
 	if found != "" {
 		return found, true, nil
-	}
-	if err == nil {
-		err = bad
 	}
 	if err == nil && truncated {
 		err = fmt.Errorf("%w: the comment has more than %d replies, %s", webapi.ErrTransient, 50*maxFindReplyPages, cannotTell)
