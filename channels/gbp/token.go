@@ -110,9 +110,9 @@ func (c *Channel) refreshError(err error, secrets []string) error {
 	switch {
 	case errors.As(cerr, &rl):
 		rl.Reason = "HTTP 429 from Google's token endpoint"
-		return fmt.Errorf("Google's token endpoint asks to slow down (%s): %w", desc, rl)
+		return fmt.Errorf("the token endpoint of Google asks to slow down (%s): %w", desc, rl)
 	case errors.Is(cerr, webapi.ErrTransient):
-		return fmt.Errorf("Google's token endpoint failed: %w", cerr)
+		return fmt.Errorf("the token endpoint of Google failed: %w", cerr)
 	default:
 		// A 2xx lands here only when it carries an error code anyway.
 		return fmt.Errorf("%w: Google's token endpoint refused the request (HTTP %d: %s)", channels.ErrPermanent, re.Response.StatusCode, desc)

@@ -180,7 +180,7 @@ func (g *graph) sessionWith(acc channels.Account, t channels.Token) (*session, e
 func graphAddress(raw string) (*url.URL, error) {
 	u, err := url.Parse(strings.TrimRight(raw, "/"))
 	if err != nil || u.Host == "" || u.Hostname() == "" {
-		return nil, fmt.Errorf("Graph API address %q is not an http(s) URL", shorten(raw, 200))
+		return nil, fmt.Errorf("the Graph API address %q is not an http(s) URL", shorten(raw, 200))
 	}
 	// Named without query, fragment or user info, which may hold secrets.
 	shown := u.Scheme + "://" + u.Host + u.Path
@@ -191,9 +191,9 @@ func graphAddress(raw string) (*url.URL, error) {
 		if loopback(u.Hostname()) {
 			return u, nil
 		}
-		return nil, fmt.Errorf("Graph API address %s uses plain http, which would send the access token unencrypted; use https (plain http is accepted only for this machine: 127.0.0.1, ::1, localhost)", shown)
+		return nil, fmt.Errorf("the Graph API address %s uses plain http, which would send the access token unencrypted; use https (plain http is accepted only for this machine: 127.0.0.1, ::1, localhost)", shown)
 	default:
-		return nil, fmt.Errorf("Graph API address %s is not an http(s) URL", shown)
+		return nil, fmt.Errorf("the Graph API address %s is not an http(s) URL", shown)
 	}
 }
 
