@@ -197,7 +197,7 @@ func (u *ui) runImport(opts ingest.Options, data []byte) {
 			u.showError("import "+name, rep.err)
 			return
 		}
-		msg := fmt.Sprintf("Imported %s: %d new, %d already stored, %d rows with problems.", name, rep.r.Inserted, rep.r.Duplicates, rep.r.Rejected)
+		msg := fmt.Sprintf("Imported %s: %d new, %d already stored, %d row%s with problems.", name, rep.r.Inserted, rep.r.Duplicates, rep.r.Rejected, plural(rep.r.Rejected))
 		if len(rep.r.Errors) > 0 {
 			msg += " First: " + rep.r.Errors[0].Error()
 		}

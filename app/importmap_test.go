@@ -47,7 +47,7 @@ func TestImportAPlatformExportThroughTheForm(t *testing.T) {
 	if after != before+1 {
 		t.Fatalf("the inbox went from %d to %d messages, want one more", before, after)
 	}
-	if !strings.Contains(u.banner.Text, "1 new") || !strings.Contains(u.banner.Text, "1 rows with problems") || !strings.Contains(u.banner.Text, "line 3") {
+	if !strings.Contains(u.banner.Text, "1 new") || !strings.Contains(u.banner.Text, "1 row with problems") || !strings.Contains(u.banner.Text, "line 3") {
 		t.Errorf("banner: %q", u.banner.Text)
 	}
 	// The same export again adds nothing.

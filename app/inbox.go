@@ -415,6 +415,11 @@ var platforms = map[string]struct {
 	"google":    {"Google", "G", color.NRGBA{0x34, 0xa8, 0x53, 0xff}},
 	"mastodon":  {"Mastodon", "M", color.NRGBA{0x63, 0x64, 0xff, 0xff}},
 	"bluesky":   {"Bluesky", "b", color.NRGBA{0x11, 0x85, 0xfe, 0xff}},
+	// Platforms whose messages come by importing their exports.
+	"yelp":        {"Yelp", "Y", color.NRGBA{0xd3, 0x23, 0x23, 0xff}},
+	"tripadvisor": {"Tripadvisor", "T", color.NRGBA{0x00, 0xa6, 0x80, 0xff}},
+	"x":           {"X", "X", color.NRGBA{0x20, 0x20, 0x20, 0xff}},
+	"tiktok":      {"TikTok", "t", color.NRGBA{0x25, 0xf4, 0xee, 0xff}},
 }
 
 func platformName(p string) string {
