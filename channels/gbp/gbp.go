@@ -154,6 +154,10 @@ type Channel struct {
 	// refreshing holds one mutex per account, so two calls do not refresh
 	// the same token at once.
 	refreshing sync.Map
+	// warned holds the reviews a poll stepped over and warned of, so that
+	// one read again by later polls (the look-back) is warned of once.
+	warnedMu sync.Mutex
+	warned   map[string]bool
 }
 
 var (

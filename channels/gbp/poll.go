@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"slices"
@@ -18,11 +19,13 @@ import (
 )
 
 // listReviewsResponse is reviews.list's answer (ListReviewsResponse).
+// Its reviews are decoded one by one (see decodeReview), so one that does
+// not decode is stepped over alone.
 type listReviewsResponse struct {
-	Reviews          []review `json:"reviews"`
-	AverageRating    float64  `json:"averageRating"`
-	TotalReviewCount int      `json:"totalReviewCount"`
-	NextPageToken    string   `json:"nextPageToken"`
+	Reviews          []json.RawMessage `json:"reviews"`
+	AverageRating    float64           `json:"averageRating"`
+	TotalReviewCount int               `json:"totalReviewCount"`
+	NextPageToken    string            `json:"nextPageToken"`
 }
 
 // review is a Review resource.
@@ -96,13 +99,18 @@ func (c cursor) String() string {
 	return string(b)
 }
 
-// mark moves a high-water mark (at, ids) to include a review updated at t.
+// mark moves a high-water mark (at, ids) to include a review updated at
+// t. A review stepped over without any identifier (id "") moves the time
+// only: the reviews at t other than those in ids are still new.
 func mark(at time.Time, ids []string, t time.Time, id string) (time.Time, []string) {
 	switch t.Compare(at) {
 	case 1:
+		if id == "" {
+			return t, nil
+		}
 		return t, []string{id}
 	case 0:
-		if !slices.Contains(ids, id) {
+		if id != "" && !slices.Contains(ids, id) {
 			ids = append(ids, id)
 		}
 	}
@@ -122,8 +130,13 @@ type found struct {
 // page bound per call (the Page then says More, and the next call carries
 // on). No review is returned twice by one call. A page that repeats
 // a review, or an empty page with a next page token, is handled without
-// losing or doubling anything. A malformed answer is an error, and the
-// cursor does not move.
+// losing or doubling anything. A review that cannot be used (no usable
+// reviewId, no readable createTime or updateTime, one of another
+// location, a field that does not decode) is logged as a warning and
+// stepped over, so one bad review cannot stop the account's polling; when
+// it has a readable update time, the mark moves past it as past any
+// review. An answer that is not JSON, or whose reviews are not a list, is
+// an error, and the cursor does not move.
 func (c *Channel) Poll(ctx context.Context, acc channels.Account, cur string) (channels.Page, error) {
 	loc, err := parseLocation(acc)
 	if err != nil {
@@ -169,10 +182,23 @@ func (c *Channel) Poll(ctx context.Context, acc channels.Account, cur string) (c
 		if err != nil {
 			return channels.Page{}, fmt.Errorf("list Google reviews of %s (page %d): %w", loc.name, page+1, err)
 		}
-		for i, r := range resp.Reviews {
-			it, updated, err := toItem(loc, r)
+		for i, raw := range resp.Reviews {
+			it, updated, key, err := decodeReview(loc, raw)
 			if err != nil {
-				return channels.Page{}, fmt.Errorf("list Google reviews of %s (page %d, review %d): %w", loc.name, page+1, i+1, err)
+				// Stepped over; a readable update time still counts for
+				// the mark and for the floor (the list is in update order).
+				switch {
+				case updated.IsZero():
+				case !pos.At.IsZero() && updated.Before(floor):
+					reachedFloor = true
+					continue
+				case key != "" && updated.Equal(pos.At) && slices.Contains(pos.IDs, key):
+					continue // stepped over at the mark by an earlier poll
+				default:
+					topAt, topIDs = mark(topAt, topIDs, updated, key)
+				}
+				c.skipReview(ctx, acc, key, fmt.Sprintf("page %d, review %d: %v", page+1, i+1, err))
+				continue
 			}
 			topAt, topIDs = mark(topAt, topIDs, updated, it.PlatformID)
 			switch {
@@ -197,6 +223,7 @@ func (c *Channel) Poll(ctx context.Context, acc channels.Account, cur string) (c
 		}
 	}
 	next := cursor{At: pos.At, IDs: slices.Clone(pos.IDs)}
+	next.At, next.IDs = mark(next.At, next.IDs, topAt, "")
 	for _, id := range topIDs {
 		next.At, next.IDs = mark(next.At, next.IDs, topAt, id)
 	}
@@ -233,6 +260,78 @@ func sorted(fs []found) []channels.Item {
 	return items
 }
 
+// maxWarned bounds Channel.warned; when it is full it starts again.
+const maxWarned = 4096
+
+// skipReview logs a review a poll steps over because it cannot be used:
+// the account, the review's key ("" when it has none) and the problem,
+// never its text or a token. Waiting would not mend such a review, and
+// failing the poll for it would stop the account's polling for good. A
+// review with a key is warned of once, then logged at Debug (the
+// look-back reads it again).
+func (c *Channel) skipReview(ctx context.Context, acc channels.Account, key, problem string) {
+	level := slog.LevelWarn
+	if key != "" {
+		k := acc.Key() + "\x00" + key
+		c.warnedMu.Lock()
+		if c.warned[k] {
+			level = slog.LevelDebug
+		} else {
+			if c.warned == nil || len(c.warned) >= maxWarned {
+				c.warned = map[string]bool{}
+			}
+			c.warned[k] = true
+		}
+		c.warnedMu.Unlock()
+	}
+	c.log.Log(ctx, level, "Google reviews: skipping a review that cannot be used", "account", acc.Key(), "review", key, "problem", problem)
+}
+
+// decodeReview decodes one review of a page and maps it (toItem). When it
+// cannot be used it returns the error saying why, with what could be read
+// of it: key, its name or else its reviewId ("" when it has neither), and
+// its update time (zero when it has no readable one).
+func decodeReview(loc location, raw json.RawMessage) (it channels.Item, updated time.Time, key string, err error) {
+	var r review
+	if err := json.Unmarshal(raw, &r); err != nil {
+		// Read what identifies it and when it changed, if that much is
+		// readable.
+		var ids struct {
+			Name       string `json:"name"`
+			ReviewID   string `json:"reviewId"`
+			CreateTime string `json:"createTime"`
+			UpdateTime string `json:"updateTime"`
+		}
+		if json.Unmarshal(raw, &ids) == nil {
+			r.Name, r.ReviewID, r.CreateTime, r.UpdateTime = ids.Name, ids.ReviewID, ids.CreateTime, ids.UpdateTime
+		}
+		return channels.Item{}, reviewTime(r), reviewKey(r), fmt.Errorf("the review does not decode: %w", err)
+	}
+	it, updated, err = toItem(loc, r)
+	if err != nil {
+		return channels.Item{}, reviewTime(r), reviewKey(r), err
+	}
+	return it, updated, it.PlatformID, nil
+}
+
+// reviewKey names a review that cannot be used: its resource name, else
+// its reviewId. A name never equals a usable reviewId (it holds slashes).
+func reviewKey(r review) string {
+	return shortCursor(cmp.Or(r.Name, r.ReviewID))
+}
+
+// reviewTime is a review's update time (else its creation time), or zero
+// when it has no readable one.
+func reviewTime(r review) time.Time {
+	if t, err := parseTime(r.UpdateTime); err == nil {
+		return t
+	}
+	if t, err := parseTime(r.CreateTime); err == nil {
+		return t
+	}
+	return time.Time{}
+}
+
 // toItem maps a review and checks what Poll relies on: an ID that belongs
 // to this location, and an update time.
 func toItem(loc location, r review) (channels.Item, time.Time, error) {
@@ -240,22 +339,22 @@ func toItem(loc location, r review) (channels.Item, time.Time, error) {
 	if r.Name != "" {
 		prefix := loc.name + "/reviews/"
 		if !strings.HasPrefix(r.Name, prefix) {
-			return channels.Item{}, time.Time{}, fmt.Errorf("%w: review %q is not one of this location's", webapi.ErrTransient, r.Name)
+			return channels.Item{}, time.Time{}, fmt.Errorf("review %q is not one of this location's", r.Name)
 		}
 		if id == "" {
 			id = strings.TrimPrefix(r.Name, prefix)
 		} else if id != strings.TrimPrefix(r.Name, prefix) {
-			return channels.Item{}, time.Time{}, fmt.Errorf("%w: review %q has reviewId %q", webapi.ErrTransient, r.Name, r.ReviewID)
+			return channels.Item{}, time.Time{}, fmt.Errorf("review %q has reviewId %q", r.Name, r.ReviewID)
 		}
 	}
 	if !validReviewID(id) {
-		return channels.Item{}, time.Time{}, fmt.Errorf("%w: a review without a usable reviewId (%q)", webapi.ErrTransient, id)
+		return channels.Item{}, time.Time{}, fmt.Errorf("a review without a usable reviewId (%q)", shortCursor(id))
 	}
 	created, cerr := parseTime(r.CreateTime)
 	updated, uerr := parseTime(r.UpdateTime)
 	switch {
 	case cerr != nil && uerr != nil:
-		return channels.Item{}, time.Time{}, fmt.Errorf("%w: review %s has no readable createTime or updateTime (%q, %q)", webapi.ErrTransient, id, r.CreateTime, r.UpdateTime)
+		return channels.Item{}, time.Time{}, fmt.Errorf("review %s has no readable createTime or updateTime (%.40q, %.40q)", id, r.CreateTime, r.UpdateTime)
 	case uerr != nil:
 		updated = created
 	case cerr != nil:

@@ -86,6 +86,22 @@ type sourced struct {
 type collector struct {
 	items []sourced
 	seen  map[string]bool
+	// passed holds, per source, the newest time of an item stepped over
+	// because it cannot be used (no id): the mark may move up to it, as
+	// past an item handed out.
+	passed map[string]time.Time
+}
+
+// pass records that an item of source created at t, newer than the
+// source's mark, was stepped over. Only items with a time the poll could
+// read are passed: one without cannot move a mark.
+func (c *collector) pass(source string, t time.Time) {
+	if c.passed == nil {
+		c.passed = map[string]time.Time{}
+	}
+	if t.After(c.passed[source]) {
+		c.passed[source] = t
+	}
 }
 
 func (c *collector) add(source string, it channels.Item) {
@@ -101,7 +117,10 @@ func (c *collector) add(source string, it channels.Item) {
 }
 
 // page sorts the items oldest first, keeps at most max of them, and moves
-// each source's mark to the newest item it handed out.
+// each source's mark to the newest item it handed out, or past the newest
+// item it stepped over when that is newer and the page holds every item
+// (when the page is cut at max, the mark must stay below the items left
+// for the next poll).
 func (c *collector) page(cur cursor, max int) channels.Page {
 	slices.SortStableFunc(c.items, func(a, b sourced) int {
 		if n := a.item.CreatedAt.Compare(b.item.CreatedAt); n != 0 {
@@ -128,6 +147,15 @@ func (c *collector) page(cur cursor, max int) channels.Page {
 			m.IDs = append(slices.Clip(m.IDs), s.item.PlatformID)
 		}
 		next.Sources[s.source] = m
+	}
+	if !p.More {
+		for src, t := range c.passed {
+			// Items at t other than those handed out are still new: the
+			// one stepped over has no id to list.
+			if m, ok := next.Sources[src]; !ok || t.After(m.T) {
+				next.Sources[src] = mark{T: t}
+			}
+		}
 	}
 	p.Cursor = next.String()
 	return p

@@ -2,6 +2,7 @@ package meta
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/url"
 	"strconv"
@@ -111,6 +112,18 @@ type fbConversation struct {
 	} `json:"messages"`
 }
 
+// fbPolledConversation is a conversation as a poll reads it: its
+// messages are decoded one by one, so that one that does not decode is
+// stepped over alone.
+type fbPolledConversation struct {
+	ID          string `json:"id"`
+	UpdatedTime string `json:"updated_time"`
+	Messages    *struct {
+		Data   []json.RawMessage `json:"data"`
+		Paging paging            `json:"paging"`
+	} `json:"messages"`
+}
+
 func (u *fbUser) id() string {
 	if u == nil {
 		return ""
@@ -182,7 +195,8 @@ func (f *Facebook) Poll(ctx context.Context, acc channels.Account, cur string) (
 
 func (f *Facebook) pollComments(ctx context.Context, s *session, page string, m mark, start time.Time, col *collector) error {
 	q := url.Values{"fields": {"id,created_time,updated_time"}, "since": {strconv.FormatInt(m.since(start).Unix(), 10)}, "limit": {"25"}}
-	posts, truncated, err := listUnique(ctx, s, "/"+page+"/feed", q, maxFeedPages, func(p fbPost) string { return p.ID })
+	bad := func(id string, err error) { f.g.skip(ctx, s.acc, "post", id, undecodable(err)) }
+	posts, truncated, err := listUnique(ctx, s, "/"+page+"/feed", q, maxFeedPages, bad, func(p fbPost) string { return p.ID })
 	if err != nil {
 		return err
 	}
@@ -208,14 +222,20 @@ func (f *Facebook) pollPostComments(ctx context.Context, s *session, page, post 
 		"filter": {"stream"}, "order": {"reverse_chronological"},
 		"fields": {"id,from,message,created_time,parent"}, "limit": {"50"},
 	}
-	truncated, err := listChecked(ctx, s, "/"+post+"/comments", q, maxCommentPages, func(cs []fbComment) (bool, error) {
+	what := "comment on post " + post
+	bad := func(id string, err error) { f.g.skip(ctx, s.acc, what, id, undecodable(err)) }
+	truncated, err := listSkipping(ctx, s, "/"+post+"/comments", q, maxCommentPages, bad, func(cs []fbComment) bool {
 		for _, cm := range cs {
-			t, err := parseTime(cm.CreatedTime)
-			if err != nil || cm.ID == "" {
-				return true, fmt.Errorf("%w: comment %q on post %s has no usable id or created_time (%q)", webapi.ErrTransient, cm.ID, post, cm.CreatedTime)
+			t, terr := parseTime(cm.CreatedTime)
+			if terr == nil && t.Before(m.T) {
+				return true // newest first: the rest is older
 			}
-			if t.Before(m.T) {
-				return true, nil // newest first: the rest is older
+			if problem := unusable(cm.ID, "created_time", cm.CreatedTime, terr); problem != "" {
+				f.g.skip(ctx, s.acc, what, cm.ID, problem)
+				if terr == nil && t.After(m.T) {
+					col.pass(srcComments, t)
+				}
+				continue
 			}
 			if !m.isNew(t, cm.ID) || cm.From.id() == page {
 				continue
@@ -225,7 +245,7 @@ func (f *Facebook) pollPostComments(ctx context.Context, s *session, page, post 
 				Text: cm.Message, Kind: "comment", CreatedAt: t,
 			})
 		}
-		return false, nil
+		return false
 	})
 	if err != nil {
 		return fmt.Errorf("comments of post %s: %w", post, err)
@@ -242,23 +262,41 @@ func (f *Facebook) pollMessages(ctx context.Context, s *session, page string, m 
 		"fields":   {fmt.Sprintf(conversationFieldsFmt, conversationMessages)},
 		"limit":    {"25"},
 	}
-	truncated, err := listChecked(ctx, s, "/"+page+"/conversations", q, maxConversationPages, func(cs []fbConversation) (bool, error) {
+	bad := func(id string, err error) { f.g.skip(ctx, s.acc, "conversation", id, undecodable(err)) }
+	truncated, err := listSkipping(ctx, s, "/"+page+"/conversations", q, maxConversationPages, bad, func(cs []fbPolledConversation) bool {
 		for _, cv := range cs {
-			u, err := parseTime(cv.UpdatedTime)
-			if err != nil || cv.ID == "" {
-				return true, fmt.Errorf("%w: conversation %q has no usable id or updated_time (%q)", webapi.ErrTransient, cv.ID, cv.UpdatedTime)
+			u, uerr := parseTime(cv.UpdatedTime)
+			if uerr == nil && u.Before(m.T) {
+				return true // most recently updated first: the rest is older
 			}
-			if u.Before(m.T) {
-				return true, nil // most recently updated first: the rest is older
+			if cv.ID == "" {
+				f.g.skip(ctx, s.acc, "conversation", "", unusable(cv.ID, "updated_time", cv.UpdatedTime, uerr))
+				continue
+			}
+			if uerr != nil {
+				// Its messages carry their own times: read them anyway.
+				f.g.log.Debug("meta: a conversation without a readable updated_time", "account", s.acc.Key(), "conversation", cv.ID)
 			}
 			if cv.Messages == nil {
 				continue
 			}
+			what := "message in conversation " + cv.ID
 			fresh := 0
-			for _, msg := range cv.Messages.Data {
-				t, err := parseTime(msg.CreatedTime)
-				if err != nil || msg.ID == "" {
-					return true, fmt.Errorf("%w: message %q in conversation %s has no usable id or created_time (%q)", webapi.ErrTransient, msg.ID, cv.ID, msg.CreatedTime)
+			for _, raw := range cv.Messages.Data {
+				var msg fbMessage
+				if err := json.Unmarshal(raw, &msg); err != nil {
+					f.g.skip(ctx, s.acc, what, rawID(raw), undecodable(err))
+					fresh++
+					continue
+				}
+				t, terr := parseTime(msg.CreatedTime)
+				if problem := unusable(msg.ID, "created_time", msg.CreatedTime, terr); problem != "" {
+					f.g.skip(ctx, s.acc, what, msg.ID, problem)
+					fresh++
+					if terr == nil && t.After(m.T) {
+						col.pass(srcMessages, t)
+					}
+					continue
 				}
 				if !m.isNew(t, msg.ID) {
 					continue
@@ -277,7 +315,7 @@ func (f *Facebook) pollMessages(ctx context.Context, s *session, page string, m 
 					"account", s.acc.Key(), "conversation", cv.ID)
 			}
 		}
-		return false, nil
+		return false
 	})
 	if err != nil {
 		return err

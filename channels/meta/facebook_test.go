@@ -258,7 +258,6 @@ func TestFacebookPollMalformedAnswersLoseNothing(t *testing.T) {
 		{"not JSON at all", `<html>Service Unavailable</html>`, "not the JSON expected"},
 		{"no data list", `{"paging":{}}`, "no data list"},
 		{"data of the wrong type", `{"data":{"id":"c2"}}`, "data list is not the JSON expected"},
-		{"comment without a time", `{"data":[{"id":"c2","message":"hi"}]}`, "no usable id or created_time"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

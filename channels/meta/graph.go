@@ -126,7 +126,13 @@ type graph struct {
 	// pauses holds, per account key (or appKey for the app-wide limit),
 	// until when calls are held back because a limit is reached or near.
 	pauses map[string]pause
+	// warned holds the items a poll stepped over and has warned of
+	// (skip), so that one read again by every poll is logged at Warn once.
+	warned map[string]bool
 }
+
+// maxWarned bounds graph.warned; when it is full it starts again.
+const maxWarned = 4096
 
 type pause struct {
 	until  time.Time
@@ -137,7 +143,50 @@ type pause struct {
 const appKey = "app"
 
 func newGraph(creds channels.Credentials, cf config) *graph {
-	return &graph{config: cf, creds: creds, pauses: map[string]pause{}}
+	return &graph{config: cf, creds: creds, pauses: map[string]pause{}, warned: map[string]bool{}}
+}
+
+// skip logs an item a poll steps over because it cannot be used (no id,
+// no readable time, a field that does not decode): what the item is, its
+// id when it has one, and the problem, never its text or a token. Waiting
+// would not mend such an item, and failing the poll for it would stop the
+// account's polling for good. An item with an id is logged at Warn the
+// first time, then at Debug (polls read the same items again).
+func (g *graph) skip(ctx context.Context, acc channels.Account, what, id, problem string) {
+	level := slog.LevelWarn
+	if id != "" {
+		key := acc.Key() + "\x00" + what + "\x00" + id + "\x00" + problem
+		g.mu.Lock()
+		if g.warned[key] {
+			level = slog.LevelDebug
+		} else {
+			if len(g.warned) >= maxWarned {
+				clear(g.warned)
+			}
+			g.warned[key] = true
+		}
+		g.mu.Unlock()
+	}
+	g.log.Log(ctx, level, "meta: skipping an item that cannot be used", "account", acc.Key(), "item", what, "id", id, "problem", problem)
+}
+
+// unusable says what keeps an item with id and a time field from being
+// used, or "" when nothing does; terr is the error reading the time.
+func unusable(id, field, raw string, terr error) string {
+	switch {
+	case id == "" && terr != nil:
+		return fmt.Sprintf("no id and no readable %s (%.40q)", field, raw)
+	case id == "":
+		return "no id"
+	case terr != nil:
+		return fmt.Sprintf("no readable %s (%.40q)", field, raw)
+	}
+	return ""
+}
+
+// undecodable is skip's problem for an item that does not decode.
+func undecodable(err error) string {
+	return fmt.Sprintf("does not decode (%v)", err)
 }
 
 // session is one account's token and address.

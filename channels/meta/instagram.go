@@ -2,6 +2,7 @@ package meta
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/url"
 	"strconv"
@@ -88,6 +89,17 @@ type igMedia struct {
 	Username      string `json:"username"`
 }
 
+// igPolledComment is a comment as a poll reads it: its replies are
+// decoded one by one, so that one that does not decode is stepped over
+// alone.
+type igPolledComment struct {
+	igComment
+	Replies *struct {
+		Data   []json.RawMessage `json:"data"`
+		Paging paging            `json:"paging"`
+	} `json:"replies"`
+}
+
 // igID is the account's Instagram professional account ID.
 func igID(acc channels.Account) (string, error) {
 	if acc.RemoteID == "" {
@@ -150,7 +162,8 @@ func (ig *Instagram) Poll(ctx context.Context, acc channels.Account, cur string)
 
 func (ig *Instagram) pollComments(ctx context.Context, s *session, id string, m mark, start time.Time, col *collector) error {
 	q := url.Values{"fields": {"id,timestamp,comments_count"}, "since": {strconv.FormatInt(m.since(start).Unix(), 10)}, "limit": {"25"}}
-	media, truncated, err := listUnique(ctx, s, "/"+id+"/media", q, maxMediaPages, func(md igMedia) string { return md.ID })
+	bad := func(id string, err error) { ig.g.skip(ctx, s.acc, "media", id, undecodable(err)) }
+	media, truncated, err := listUnique(ctx, s, "/"+id+"/media", q, maxMediaPages, bad, func(md igMedia) string { return md.ID })
 	if err != nil {
 		return err
 	}
@@ -170,11 +183,16 @@ func (ig *Instagram) pollComments(ctx context.Context, s *session, id string, m 
 
 func (ig *Instagram) pollMediaComments(ctx context.Context, s *session, media string, m mark, col *collector) error {
 	// consider collects a comment or reply when it is new and not the
-	// account's own; it refuses one without a usable ID or time.
-	consider := func(c igComment) error {
-		t, err := parseTime(c.Timestamp)
-		if err != nil || c.ID == "" {
-			return fmt.Errorf("%w: comment %q on media %s has no usable id or timestamp (%q)", webapi.ErrTransient, c.ID, media, c.Timestamp)
+	// account's own; one without a usable ID or time is stepped over.
+	what := "comment on media " + media
+	consider := func(c igComment) {
+		t, terr := parseTime(c.Timestamp)
+		if problem := unusable(c.ID, "timestamp", c.Timestamp, terr); problem != "" {
+			ig.g.skip(ctx, s.acc, what, c.ID, problem)
+			if terr == nil && t.After(m.T) {
+				col.pass(srcComments, t)
+			}
+			return
 		}
 		if m.isNew(t, c.ID) && !own(s.acc, c.fromID(), c.author()) {
 			col.add(srcComments, channels.Item{
@@ -182,28 +200,29 @@ func (ig *Instagram) pollMediaComments(ctx context.Context, s *session, media st
 				Text: c.Text, Kind: "comment", CreatedAt: t,
 			})
 		}
-		return nil
 	}
+	bad := func(id string, err error) { ig.g.skip(ctx, s.acc, what, id, undecodable(err)) }
 	var moreReplies []string
 	q := url.Values{"fields": {igCommentFields}, "limit": {"50"}}
-	truncated, err := listChecked(ctx, s, "/"+media+"/comments", q, maxIGCommentPgs, func(cs []igComment) (bool, error) {
+	truncated, err := listSkipping(ctx, s, "/"+media+"/comments", q, maxIGCommentPgs, bad, func(cs []igPolledComment) bool {
 		for _, c := range cs {
-			if err := consider(c); err != nil {
-				return true, err
-			}
+			consider(c.igComment)
 			if c.Replies == nil {
 				continue
 			}
-			for _, r := range c.Replies.Data {
-				if err := consider(r); err != nil {
-					return true, err
+			for _, raw := range c.Replies.Data {
+				var r igComment
+				if err := json.Unmarshal(raw, &r); err != nil {
+					bad(rawID(raw), err)
+					continue
 				}
+				consider(r)
 			}
-			if c.Replies.Paging.Next != "" {
+			if c.Replies.Paging.Next != "" && c.ID != "" {
 				moreReplies = append(moreReplies, c.ID)
 			}
 		}
-		return false, nil
+		return false
 	})
 	if err != nil {
 		return fmt.Errorf("comments of media %s: %w", media, err)
@@ -213,13 +232,11 @@ func (ig *Instagram) pollMediaComments(ctx context.Context, s *session, media st
 	}
 	// Replies beyond the first page nested in a comment.
 	for _, c := range moreReplies {
-		_, err := listChecked(ctx, s, "/"+c+"/replies", url.Values{"fields": {igReplyFields}, "limit": {"50"}}, maxReplyPages, func(rs []igComment) (bool, error) {
+		_, err := listSkipping(ctx, s, "/"+c+"/replies", url.Values{"fields": {igReplyFields}, "limit": {"50"}}, maxReplyPages, bad, func(rs []igComment) bool {
 			for _, r := range rs {
-				if err := consider(r); err != nil {
-					return true, err
-				}
+				consider(r)
 			}
-			return false, nil
+			return false
 		})
 		if err != nil {
 			return fmt.Errorf("replies to comment %s: %w", c, err)
@@ -230,12 +247,18 @@ func (ig *Instagram) pollMediaComments(ctx context.Context, s *session, media st
 
 func (ig *Instagram) pollTags(ctx context.Context, s *session, id string, m mark, col *collector) error {
 	q := url.Values{"fields": {"id,caption,username,timestamp,permalink"}, "limit": {"25"}}
-	truncated, err := listChecked(ctx, s, "/"+id+"/tags", q, maxTagPages, func(ms []igMedia) (bool, error) {
-		older := 0
+	bad := func(id string, err error) { ig.g.skip(ctx, s.acc, "tagged media", id, undecodable(err)) }
+	truncated, err := listSkipping(ctx, s, "/"+id+"/tags", q, maxTagPages, bad, func(ms []igMedia) bool {
+		older, skipped := 0, 0
 		for _, md := range ms {
-			t, err := parseTime(md.Timestamp)
-			if err != nil || md.ID == "" {
-				return true, fmt.Errorf("%w: tagged media %q has no usable id or timestamp (%q)", webapi.ErrTransient, md.ID, md.Timestamp)
+			t, terr := parseTime(md.Timestamp)
+			if problem := unusable(md.ID, "timestamp", md.Timestamp, terr); problem != "" {
+				ig.g.skip(ctx, s.acc, "tagged media", md.ID, problem)
+				skipped++
+				if terr == nil && t.After(m.T) {
+					col.pass(srcTags, t)
+				}
+				continue
 			}
 			if !m.isNew(t, md.ID) {
 				older++
@@ -249,8 +272,9 @@ func (ig *Instagram) pollTags(ctx context.Context, s *session, id string, m mark
 				Text: md.Caption, Kind: "mention", CreatedAt: t,
 			})
 		}
-		// Newest first: a page with nothing new ends the list.
-		return len(ms) > 0 && older == len(ms), nil
+		// Newest first: a page with nothing new (other than items that
+		// cannot be used) ends the list.
+		return older > 0 && older+skipped == len(ms)
 	})
 	if err != nil {
 		return err
