@@ -1,20 +1,18 @@
 package outbox
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/branchline/branchline/channels"
 	"github.com/branchline/branchline/channels/demo"
+	"github.com/branchline/branchline/internal/crashtest"
 	"github.com/branchline/branchline/models"
 )
 
@@ -61,6 +59,8 @@ func (s slow) Reply(ctx context.Context, req channels.ReplyRequest) (string, err
 	return id, err
 }
 
+// child is outboxtest.Run with the demo platform; this package cannot
+// import outboxtest, which imports it.
 func child(mode, dir string) error {
 	ctx := context.Background()
 	lock, err := TryLock(filepath.Join(dir, "outbox.lock"))
@@ -100,19 +100,8 @@ func child(mode, dir string) error {
 	return nil
 }
 
-func startChild(t *testing.T, dir, mode string) (*exec.Cmd, *bufio.Scanner) {
-	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), childEnv+"="+mode, "BRANCHLINE_OUTBOX_DIR="+dir)
-	cmd.Stderr = os.Stderr
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	return cmd, bufio.NewScanner(out)
+func startChild(t *testing.T, dir, mode string) *crashtest.Child {
+	return crashtest.Start(t, childEnv+"="+mode, "BRANCHLINE_OUTBOX_DIR="+dir)
 }
 
 // platformReplies counts the demo platform's replies per message.
@@ -139,16 +128,13 @@ func TestOutboxDoesNotRepostAfterCrash(t *testing.T) {
 	fx := newFixture(t, dir, 3)
 	fx.store.Close()
 
-	cmd, out := startChild(t, dir, "stall")
-	out.Scan() // READY
-	if !out.Scan() || !strings.HasPrefix(out.Text(), "POSTED ") {
-		t.Fatalf("child did not post: %q", out.Text())
+	c := startChild(t, dir, "stall")
+	c.Next(t) // READY
+	if l := c.Next(t); !strings.HasPrefix(l, "POSTED ") {
+		t.Fatalf("child did not post: %q", l)
 	}
 	// Killed between the post and recording it as sent.
-	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	cmd.Wait()
+	c.Kill(t)
 
 	store, err := models.Open(context.Background(), filepath.Join(dir, "branchline.db"))
 	if err != nil {
@@ -163,12 +149,12 @@ func TestOutboxDoesNotRepostAfterCrash(t *testing.T) {
 		t.Fatalf("platform after the kill: %v", got)
 	}
 
-	cmd, out = startChild(t, dir, "send")
-	out.Scan() // READY
-	if !out.Scan() || out.Text() != "DONE sent=2 found=1 retried=0 failed=0" {
-		t.Fatalf("restart: %q", out.Text())
+	c = startChild(t, dir, "send")
+	c.Next(t) // READY
+	if l := c.Next(t); l != "DONE sent=2 found=1 retried=0 failed=0" {
+		t.Fatalf("restart: %q", l)
 	}
-	if err := cmd.Wait(); err != nil {
+	if err := c.Wait(); err != nil {
 		t.Fatal(err)
 	}
 	got := platformReplies(t, dir)
@@ -193,28 +179,18 @@ func TestOutboxSurvivesRandomKills(t *testing.T) {
 		if round > 200 {
 			t.Fatal("the outbox never finished")
 		}
-		cmd, out := startChild(t, dir, "slow")
-		ready := make(chan struct{})
-		done := make(chan string, 1)
-		go func() {
-			line := ""
-			for out.Scan() {
-				line = out.Text()
-				if line == "READY" {
-					close(ready)
-				}
-			}
-			done <- line
-		}()
+		c := startChild(t, dir, "slow")
+		if l := c.Next(t); l != "READY" {
+			t.Fatalf("child did not start: %q", l)
+		}
 		// Kill at a random moment of the work, not of the start-up.
 		select {
-		case <-ready:
-		case <-time.After(30 * time.Second):
-			t.Fatal("child did not start")
-		}
-		select {
-		case line := <-done:
-			if err := cmd.Wait(); err != nil || !strings.HasPrefix(line, "DONE") {
+		case <-c.Done():
+			line := ""
+			if rest := c.Rest(); len(rest) > 0 {
+				line = rest[len(rest)-1]
+			}
+			if err := c.Wait(); err != nil || !strings.HasPrefix(line, "DONE") {
 				t.Fatalf("child: %v %q", err, line)
 			}
 			t.Logf("finished after %d kills: %s", kills, line)
@@ -232,9 +208,7 @@ func TestOutboxSurvivesRandomKills(t *testing.T) {
 		case <-time.After(time.Duration(rand.IntN(60+40*round)) * time.Millisecond):
 			// The window grows each round, so a slow machine (or the race
 			// detector) still finishes after many kills.
-			cmd.Process.Signal(syscall.SIGKILL)
-			cmd.Wait()
-			<-done
+			c.Kill(t)
 			kills++
 		}
 	}

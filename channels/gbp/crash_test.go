@@ -1,22 +1,20 @@
 package gbp_test
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/branchline/branchline/care/desk"
-	"github.com/branchline/branchline/care/outbox"
+	"github.com/branchline/branchline/care/outbox/outboxtest"
 	"github.com/branchline/branchline/channels"
 	"github.com/branchline/branchline/channels/gbp"
+	"github.com/branchline/branchline/internal/crashtest"
 	"github.com/branchline/branchline/models"
 )
 
@@ -44,35 +42,12 @@ func TestMain(m *testing.M) {
 }
 
 func crashChild(dir, server string) error {
-	ctx := context.Background()
-	lock, err := outbox.TryLock(filepath.Join(dir, "outbox.lock"))
-	if err != nil {
-		return err
-	}
-	defer lock.Unlock()
-	store, err := models.Open(ctx, filepath.Join(dir, "branchline.db"))
-	if err != nil {
-		return err
-	}
-	defer store.Close()
 	acc := channels.Account{Platform: "google", Handle: crashHandle}
 	creds := &memCreds{tokens: map[string]channels.Token{acc.Key(): {AccessToken: firstAccess, RefreshToken: firstRefresh,
 		TokenType: "Bearer", Expiry: time.Now().Add(time.Hour)}}}
 	cfg := gbp.OAuthConfig(clientID, clientSecret)
 	cfg.Endpoint.TokenURL = server + "/token"
-	ob := outbox.New(store, channels.Registry{gbp.Connector: gbp.New(creds, cfg)})
-	fmt.Println("READY")
-	os.Stdout.Sync()
-	rec, err := ob.Recover(ctx)
-	if err != nil {
-		return err
-	}
-	rep, err := ob.Flush(ctx)
-	if err != nil {
-		return err
-	}
-	fmt.Printf("DONE sent=%d found=%d retried=%d failed=%d\n", rep.Sent, rec.Found+rep.Found, rec.Retried+rep.Retried, rep.Failed)
-	return nil
+	return outboxtest.Run(dir, channels.Registry{gbp.Connector: gbp.New(creds, cfg)})
 }
 
 // setUpLocation makes a location with a Google account served by this
@@ -124,41 +99,8 @@ func setUpLocation(t *testing.T, dir, server string, reviews []gReview) map[stri
 	return texts
 }
 
-func startCrashChild(t *testing.T, dir, server string) (*exec.Cmd, chan string) {
-	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), childDirEnv+"="+dir, childServerEnv+"="+server)
-	cmd.Stderr = os.Stderr
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	lines := make(chan string, 16)
-	go func() {
-		defer close(lines)
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			lines <- sc.Text()
-		}
-	}()
-	return cmd, lines
-}
-
-func nextLine(t *testing.T, lines chan string) string {
-	t.Helper()
-	select {
-	case l, ok := <-lines:
-		if !ok {
-			t.Fatal("the child stopped without a word")
-		}
-		return l
-	case <-time.After(60 * time.Second):
-		t.Fatal("the child said nothing for a minute")
-	}
-	return ""
+func startCrashChild(t *testing.T, dir, server string) *crashtest.Child {
+	return crashtest.Start(t, childDirEnv+"="+dir, childServerEnv+"="+server)
 }
 
 func TestOutboxDoesNotReplyTwiceToAGoogleReviewAfterAKill(t *testing.T) {
@@ -194,8 +136,8 @@ func TestOutboxDoesNotReplyTwiceToAGoogleReviewAfterAKill(t *testing.T) {
 		}
 	}()
 
-	cmd, lines := startCrashChild(t, dir, g.srv.URL)
-	if l := nextLine(t, lines); l != "READY" {
+	c := startCrashChild(t, dir, g.srv.URL)
+	if l := c.Next(t); l != "READY" {
 		t.Fatalf("child: %q", l)
 	}
 	var first string
@@ -204,10 +146,7 @@ func TestOutboxDoesNotReplyTwiceToAGoogleReviewAfterAKill(t *testing.T) {
 	case <-time.After(60 * time.Second):
 		t.Fatal("no reply reached Google")
 	}
-	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	cmd.Wait()
+	c.Kill(t)
 	close(release)
 
 	ctx := context.Background()
@@ -224,14 +163,14 @@ func TestOutboxDoesNotReplyTwiceToAGoogleReviewAfterAKill(t *testing.T) {
 		t.Fatalf("after the kill Google saw PUTs %v", puts)
 	}
 
-	cmd, lines = startCrashChild(t, dir, g.srv.URL)
-	if l := nextLine(t, lines); l != "READY" {
+	c = startCrashChild(t, dir, g.srv.URL)
+	if l := c.Next(t); l != "READY" {
 		t.Fatalf("restarted child: %q", l)
 	}
-	if l := nextLine(t, lines); l != "DONE sent=1 found=1 retried=0 failed=0" {
+	if l := c.Next(t); l != "DONE sent=1 found=1 retried=0 failed=0" {
 		t.Fatalf("restarted child: %q", l)
 	}
-	if err := cmd.Wait(); err != nil {
+	if err := c.Wait(); err != nil {
 		t.Fatal(err)
 	}
 

@@ -1,7 +1,6 @@
 package mastodon_test
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -23,8 +22,10 @@ import (
 
 	"github.com/branchline/branchline/care/desk"
 	"github.com/branchline/branchline/care/outbox"
+	"github.com/branchline/branchline/care/outbox/outboxtest"
 	"github.com/branchline/branchline/channels"
 	"github.com/branchline/branchline/channels/mastodon"
+	"github.com/branchline/branchline/internal/crashtest"
 	"github.com/branchline/branchline/models"
 )
 
@@ -561,9 +562,9 @@ func TestGoToSocialOutboxDoesNotRepostAfterCrash(t *testing.T) {
 
 	// First run: killed between the post and recording it.
 	child := startOutboxChild(t, dir, "stall")
-	line := child.expect(t, "POSTED ")
+	line := child.Expect(t, "POSTED ")
 	posted := strings.TrimPrefix(line, "POSTED ")
-	child.kill(t)
+	child.Kill(t)
 	if got := repliesBy(t, zorkToken, question, me.ID); len(got) != 1 || got[0].ID != posted {
 		t.Fatalf("after the kill the server has replies %+v, want exactly %s", got, posted)
 	}
@@ -573,10 +574,12 @@ func TestGoToSocialOutboxDoesNotRepostAfterCrash(t *testing.T) {
 
 	// Restart: the outbox recovers the reply in "sending" by finding it.
 	child = startOutboxChild(t, dir, "send")
-	if line := child.expect(t, "DONE "); line != "DONE sent=0 found=1 retried=0 failed=0" {
+	if line := child.Expect(t, "DONE "); line != "DONE sent=0 found=1 retried=0 failed=0" {
 		t.Errorf("restart: %q, want the reply found and nothing sent", line)
 	}
-	child.wait(t)
+	if err := child.Wait(); err != nil {
+		t.Errorf("the child failed: %v", err)
+	}
 	if got := repliesBy(t, zorkToken, question, me.ID); len(got) != 1 || got[0].ID != posted {
 		t.Errorf("after the restart the server has replies %+v, want exactly %s", got, posted)
 	}
@@ -615,115 +618,15 @@ func (s stallAfterPost) Reply(ctx context.Context, req channels.ReplyRequest) (s
 
 // outboxChild runs the outbox over the store in dir, as the app would.
 func outboxChild(mode, dir string) error {
-	ctx := context.Background()
-	lock, err := outbox.TryLock(filepath.Join(dir, "outbox.lock"))
-	if err != nil {
-		return err
-	}
-	defer lock.Unlock()
-	store, err := models.Open(ctx, filepath.Join(dir, "branchline.db"))
-	if err != nil {
-		return err
-	}
-	defer store.Close()
 	creds := newCreds()
 	creds.set(zork, zorkToken)
 	var ch channels.Channel = mastodon.New(creds, mastodon.WithLogger(slog.New(slog.NewTextHandler(os.Stderr, nil))))
 	if mode == "stall" {
 		ch = stallAfterPost{ch.(*mastodon.Channel)}
 	}
-	ob := outbox.New(store, channels.Registry{mastodon.Connector: ch}, outbox.WithLogger(slog.New(slog.NewTextHandler(os.Stderr, nil))))
-	rec, err := ob.Recover(ctx)
-	if err != nil {
-		return err
-	}
-	rep, err := ob.Flush(ctx)
-	if err != nil {
-		return err
-	}
-	fmt.Printf("DONE sent=%d found=%d retried=%d failed=%d\n", rep.Sent, rec.Found+rep.Found, rec.Retried+rep.Retried, rep.Failed)
-	return nil
+	return outboxtest.Run(dir, channels.Registry{mastodon.Connector: ch}, outbox.WithLogger(slog.New(slog.NewTextHandler(os.Stderr, nil))))
 }
 
-type childProc struct {
-	cmd   *exec.Cmd
-	lines chan string
-	// done is closed when the child has exited and been waited for.
-	done chan struct{}
-}
-
-func startOutboxChild(t *testing.T, dir, mode string) *childProc {
-	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), childEnv+"="+mode, childDirEnv+"="+dir)
-	cmd.Stderr = t.Output()
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	dieWithParent(cmd)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	// The child prints a line or two; the buffer never fills.
-	c := &childProc{cmd: cmd, lines: make(chan string, 1024), done: make(chan struct{})}
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			c.lines <- sc.Text()
-		}
-		close(c.lines)
-		cmd.Wait() // after the last read from the pipe, as exec requires
-		close(c.done)
-	}()
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		<-c.done
-	})
-	return c
-}
-
-// expect returns the first line starting with prefix, waiting at most a
-// minute.
-func (c *childProc) expect(t *testing.T, prefix string) string {
-	t.Helper()
-	timeout := time.NewTimer(time.Minute)
-	defer timeout.Stop()
-	for {
-		select {
-		case line, ok := <-c.lines:
-			if !ok {
-				t.Fatalf("the child ended without printing %q", prefix)
-			}
-			if strings.HasPrefix(line, prefix) {
-				return line
-			}
-		case <-timeout.C:
-			t.Fatalf("the child printed no %q within a minute", prefix)
-		}
-	}
-}
-
-func (c *childProc) kill(t *testing.T) {
-	t.Helper()
-	if err := c.cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	<-c.done
-}
-
-// wait waits, at most a minute, for the child to finish, and fails the
-// test if it did not succeed.
-func (c *childProc) wait(t *testing.T) {
-	t.Helper()
-	timeout := time.NewTimer(time.Minute)
-	defer timeout.Stop()
-	select {
-	case <-c.done:
-	case <-timeout.C:
-		t.Fatal("the child did not finish within a minute")
-	}
-	if !c.cmd.ProcessState.Success() {
-		t.Errorf("the child failed: %v", c.cmd.ProcessState)
-	}
+func startOutboxChild(t *testing.T, dir, mode string) *crashtest.Child {
+	return crashtest.Start(t, childEnv+"="+mode, childDirEnv+"="+dir)
 }

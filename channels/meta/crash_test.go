@@ -1,23 +1,21 @@
 package meta
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/branchline/branchline/care/desk"
-	"github.com/branchline/branchline/care/outbox"
+	"github.com/branchline/branchline/care/outbox/outboxtest"
 	"github.com/branchline/branchline/channels"
+	"github.com/branchline/branchline/internal/crashtest"
 	"github.com/branchline/branchline/models"
 )
 
@@ -71,17 +69,6 @@ func (s stallAfterPost) Reply(ctx context.Context, req channels.ReplyRequest) (s
 }
 
 func child(mode, dir, base, connector string) error {
-	ctx := context.Background()
-	lock, err := outbox.TryLock(filepath.Join(dir, "outbox.lock"))
-	if err != nil {
-		return err
-	}
-	defer lock.Unlock()
-	store, err := models.Open(ctx, filepath.Join(dir, "branchline.db"))
-	if err != nil {
-		return err
-	}
-	defer store.Close()
 	var ch channels.Channel
 	switch connector {
 	case FacebookConnector:
@@ -94,19 +81,7 @@ func child(mode, dir, base, connector string) error {
 	if mode == "stall" {
 		ch = stallAfterPost{ch}
 	}
-	ob := outbox.New(store, channels.Registry{connector: ch})
-	fmt.Println("READY")
-	os.Stdout.Sync()
-	rec, err := ob.Recover(ctx)
-	if err != nil {
-		return err
-	}
-	rep, err := ob.Flush(ctx)
-	if err != nil {
-		return err
-	}
-	fmt.Printf("DONE sent=%d found=%d retried=%d failed=%d\n", rep.Sent, rec.Found+rep.Found, rec.Retried+rep.Retried, rep.Failed)
-	return nil
+	return outboxtest.Run(dir, channels.Registry{connector: ch})
 }
 
 // platform is the fake Meta of the crash tests: it keeps the replies
@@ -241,50 +216,9 @@ func crashFixture(t *testing.T, dir, platformName, handle, connector string) {
 	}
 }
 
-// startChild runs the outbox in a child process; its output lines come on
-// the channel, which is closed when the child ends.
-func startChild(t *testing.T, dir, mode, base, connector string) (*exec.Cmd, <-chan string) {
-	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), childEnv+"="+mode, childDirEnv+"="+dir, childBaseEnv+"="+base, childConnEnv+"="+connector)
-	cmd.Stderr = os.Stderr
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	lines := make(chan string, 16)
-	go func() {
-		defer close(lines)
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			lines <- sc.Text()
-		}
-	}()
-	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			cmd.Process.Kill()
-			cmd.Wait()
-		}
-	})
-	return cmd, lines
-}
-
-// nextLine waits, bounded, for the child's next line.
-func nextLine(t *testing.T, lines <-chan string) string {
-	t.Helper()
-	select {
-	case l, ok := <-lines:
-		if !ok {
-			t.Fatal("the child ended early")
-		}
-		return l
-	case <-time.After(60 * time.Second):
-		t.Fatal("the child said nothing for a minute")
-	}
-	return ""
+// startChild runs the outbox in a child process.
+func startChild(t *testing.T, dir, mode, base, connector string) *crashtest.Child {
+	return crashtest.Start(t, childEnv+"="+mode, childDirEnv+"="+dir, childBaseEnv+"="+base, childConnEnv+"="+connector)
 }
 
 func runCrashTest(t *testing.T, connector, platformName, handle string) {
@@ -295,18 +229,15 @@ func runCrashTest(t *testing.T, connector, platformName, handle string) {
 	crashFixture(t, dir, platformName, handle, connector)
 	p := newPlatform(t, connector, handle)
 
-	cmd, lines := startChild(t, dir, "stall", p.base(), connector)
-	if l := nextLine(t, lines); l != "READY" {
+	c := startChild(t, dir, "stall", p.base(), connector)
+	if l := c.Next(t); l != "READY" {
 		t.Fatalf("child: %q", l)
 	}
-	if l := nextLine(t, lines); !strings.HasPrefix(l, "POSTED c0 ") {
+	if l := c.Next(t); !strings.HasPrefix(l, "POSTED c0 ") {
 		t.Fatalf("child did not post: %q", l)
 	}
 	// Killed after Meta accepted the reply, before it was recorded.
-	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	cmd.Wait()
+	c.Kill(t)
 
 	ctx := context.Background()
 	store, err := models.Open(ctx, filepath.Join(dir, "branchline.db"))
@@ -322,14 +253,14 @@ func runCrashTest(t *testing.T, connector, platformName, handle string) {
 		t.Fatalf("platform after the kill: %v", got)
 	}
 
-	cmd, lines = startChild(t, dir, "send", p.base(), connector)
-	if l := nextLine(t, lines); l != "READY" {
+	c = startChild(t, dir, "send", p.base(), connector)
+	if l := c.Next(t); l != "READY" {
 		t.Fatalf("restart: %q", l)
 	}
-	if l := nextLine(t, lines); l != "DONE sent=2 found=1 retried=0 failed=0" {
+	if l := c.Next(t); l != "DONE sent=2 found=1 retried=0 failed=0" {
 		t.Fatalf("restart: %q", l)
 	}
-	if err := cmd.Wait(); err != nil {
+	if err := c.Wait(); err != nil {
 		t.Fatal(err)
 	}
 	got := p.counts()
