@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -117,7 +118,7 @@ func (s *Store) InsertInbound(ctx context.Context, locationID int64, batch []Inb
 	// costs more than the statement.
 	ctx = context.WithoutCancel(ctx)
 	now := s.Now()
-	err := s.write(ctx, func(tx *gorm.DB) error {
+	err := s.writeUnchecked(ctx, func(tx *gorm.DB) error {
 		res = InsertResult{}
 		pool := tx.Statement.ConnPool
 		accounts, err := s.resolveAccounts(ctx, tx, locationID, batch, now)
@@ -132,81 +133,70 @@ func (s *Store) InsertInbound(ctx context.Context, locationID int64, batch []Inb
 		if err != nil {
 			return err
 		}
-		type key struct {
-			account int64
-			id      string
-		}
-		inserted := map[key]int64{}
-		// Rows go to a temporary table one by one, then into messages in
-		// one statement: the driver prepares a statement on every
+		// Rows go to a temporary table a few at a time, then into messages
+		// in one statement: the driver prepares a statement on every
 		// execution, and preparing the insert into messages (with its
-		// indexes and conflict clause) costs more than running it.
+		// indexes and conflict clause) costs more than running it. (Four
+		// rows to a statement is the quickest: the driver matches
+		// arguments to parameters in quadratic time.)
 		if err := tx.Exec(stagingDDL).Error; err != nil {
 			return fmt.Errorf("staging table: %w", err)
 		}
-		stage, err := pool.PrepareContext(ctx, `INSERT INTO temp.inbound_staging VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-		if err != nil {
-			return err
-		}
-		defer stage.Close()
-		for _, m := range batch {
-			acc := accounts[accountKey(m.Platform, m.Account)]
+		args := make([]any, 0, stagingRows*stagingColumns)
+		for i, m := range batch {
+			// The checks the database would make, made here (see
+			// writeUnchecked): every reference was found or made above.
+			acc, ok := accounts[accountKey(m.Platform, m.Account)]
+			conv, ok2 := convs[convKeyOf(acc, m)]
+			if !ok || !ok2 {
+				return fmt.Errorf("stage message %s/%s %s: no account or conversation for it", m.Platform, m.Account, m.PlatformID)
+			}
 			var cust any
-			if id, ok := customers[custKeyOf(m)]; ok {
+			if k := custKeyOf(m); k != (customerKey{}) {
+				id, ok := customers[k]
+				if !ok {
+					return fmt.Errorf("stage message %s/%s %s: no customer for it", m.Platform, m.Account, m.PlatformID)
+				}
 				cust = id
 			}
 			t := m.Triage
-			if _, err := stage.ExecContext(ctx, convs[convKeyOf(acc, m)], acc, cust, m.PlatformID, m.Kind,
-				m.AuthorName, m.AuthorID, m.Text, m.Rating, m.CreatedAt.UTC(), m.Source, t.NeedsResponse,
-				t.Stage, t.Department, t.Sentiment, t.Crisis, t.Priority, orJSON(t.Listening, "[]"), orJSON(t.Reasons, "[]")); err != nil {
-				return fmt.Errorf("stage message %s/%s %s: %w", m.Platform, m.Account, m.PlatformID, err)
+			args = append(args, conv, acc, cust, m.PlatformID, m.Kind,
+				m.AuthorName, m.AuthorID, m.Text, m.Rating, sqlTime(m.CreatedAt), m.Source, t.NeedsResponse,
+				t.Stage, t.Department, t.Sentiment, t.Crisis, t.Priority, orJSON(t.Listening, "[]"), orJSON(t.Reasons, "[]"))
+			if len(args) < cap(args) && i < len(batch)-1 {
+				continue
 			}
+			if _, err := pool.ExecContext(ctx, stagingInsert[len(args)/stagingColumns], args...); err != nil {
+				return fmt.Errorf("stage messages: %w", err)
+			}
+			args = args[:0]
 		}
 		var before int64
 		if err := tx.Raw(`SELECT coalesce(max(id), 0) FROM messages`).Scan(&before).Error; err != nil {
 			return err
 		}
-		if err := tx.Exec(insertFromStagingSQL, now).Error; err != nil {
-			return fmt.Errorf("insert messages: %w", err)
-		}
-		// The new rows are the ones above the old largest ID.
-		rows, err := pool.QueryContext(ctx, `SELECT id, account_id, platform_id FROM messages WHERE id > ?`, before)
-		if err != nil {
-			return err
-		}
-		for rows.Next() {
-			var k key
-			var id int64
-			if err := rows.Scan(&id, &k.account, &k.id); err != nil {
-				rows.Close()
-				return err
-			}
-			inserted[k] = id
-		}
-		if err := rows.Close(); err != nil {
-			return fmt.Errorf("insert messages: %w", err)
+		ins := tx.Exec(insertFromStagingSQL, now)
+		if ins.Error != nil {
+			return fmt.Errorf("insert messages: %w", ins.Error)
 		}
 		if err := tx.Exec(`DELETE FROM temp.inbound_staging`).Error; err != nil {
 			return err
 		}
-		// Report in batch order; a platform ID twice in one batch is
-		// stored once.
-		for i, m := range batch {
-			k := key{accounts[accountKey(m.Platform, m.Account)], m.PlatformID}
-			if id, ok := inserted[k]; ok {
-				res.Inserted++
-				res.Index = append(res.Index, i)
-				res.IDs = append(res.IDs, id)
-				delete(inserted, k)
-			} else {
-				res.Duplicates++
+		// New rows of this transaction have consecutive IDs in batch order:
+		// SQLite gives each new row the largest ID plus one, and nobody
+		// else writes. When every row was new, that is all there is to know.
+		if ins.RowsAffected == int64(len(batch)) {
+			res.Inserted = len(batch)
+			res.Index, res.IDs = make([]int, len(batch)), make([]int64, len(batch))
+			for i := range batch {
+				res.Index[i], res.IDs[i] = i, before+1+int64(i)
 			}
+		} else if err := s.readBackInserted(ctx, pool, before, batch, accounts, &res); err != nil {
+			return err
 		}
 		if res.Inserted == 0 {
 			return nil
 		}
-		// New rows of this transaction have consecutive IDs: SQLite gives
-		// each new row the largest ID plus one, and nobody else writes.
 		first, last := slices.Min(res.IDs), slices.Max(res.IDs)
 		if err := tx.Exec(`INSERT INTO messages_fts (rowid, text, author_name)
 			SELECT id, text, author_name FROM messages WHERE id BETWEEN ? AND ?`, first, last).Error; err != nil {
@@ -225,14 +215,74 @@ const stagingDDL = `CREATE TEMP TABLE IF NOT EXISTS inbound_staging (
 	conversation_id, account_id, customer_id, platform_id, kind, author_name, author_id, text, rating,
 	created_at, source, needs_response, stage, department, sentiment, crisis, priority, listening, reasons)`
 
+// readBackInserted fills res from the rows above the old largest ID
+// (before), for a batch some of whose rows were already stored: it reports
+// in batch order, and a platform ID twice in one batch is stored once.
+func (s *Store) readBackInserted(ctx context.Context, pool gorm.ConnPool, before int64, batch []Inbound,
+	accounts map[string]int64, res *InsertResult) error {
+	type key struct {
+		account int64
+		id      string
+	}
+	inserted := map[key]int64{}
+	rows, err := pool.QueryContext(ctx, `SELECT id, account_id, platform_id FROM messages WHERE id > ?`, before)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var k key
+		var id int64
+		if err := rows.Scan(&id, &k.account, &k.id); err != nil {
+			rows.Close()
+			return err
+		}
+		inserted[k] = id
+	}
+	if err := rows.Close(); err != nil {
+		return fmt.Errorf("insert messages: %w", err)
+	}
+	for i, m := range batch {
+		k := key{accounts[accountKey(m.Platform, m.Account)], m.PlatformID}
+		if id, ok := inserted[k]; ok {
+			res.Inserted++
+			res.Index = append(res.Index, i)
+			res.IDs = append(res.IDs, id)
+			delete(inserted, k)
+		} else {
+			res.Duplicates++
+		}
+	}
+	return nil
+}
+
+// stagingRows is how many rows one statement stages, and stagingColumns
+// how many values a row has.
+const (
+	stagingRows    = 4
+	stagingColumns = 19
+)
+
+// stagingInsert[n] stages n rows.
+var stagingInsert = func() []string {
+	row := "(" + strings.TrimSuffix(strings.Repeat("?, ", stagingColumns), ", ") + ")"
+	out := make([]string, stagingRows+1)
+	for n := 1; n <= stagingRows; n++ {
+		out[n] = "INSERT INTO temp.inbound_staging VALUES " + strings.TrimSuffix(strings.Repeat(row+", ", n), ", ")
+	}
+	return out
+}()
+
 // insertFromStagingSQL moves a staged batch into messages, in batch order.
-const insertFromStagingSQL = `INSERT INTO messages (conversation_id, account_id, customer_id, direction, platform_id, kind,
+// A row whose platform ID the account has is skipped (OR IGNORE: no other
+// constraint can fail, every column has its value and the checked ones
+// are constants, and unlike ON CONFLICT it spares SQLite a statement
+// journal).
+const insertFromStagingSQL = `INSERT OR IGNORE INTO messages (conversation_id, account_id, customer_id, direction, platform_id, kind,
 	author_name, author_id, text, rating, created_at, received_at, source, needs_response, stage, department,
 	sentiment, crisis, priority, listening, reasons, status)
 	SELECT conversation_id, account_id, customer_id, 'in', platform_id, kind, author_name, author_id, text, rating,
 		created_at, ?, source, needs_response, stage, department, sentiment, crisis, priority, listening, reasons, 'open'
-	FROM temp.inbound_staging WHERE true ORDER BY rowid
-	ON CONFLICT (account_id, platform_id) DO NOTHING`
+	FROM temp.inbound_staging WHERE true ORDER BY rowid`
 
 // sqlTimeLayout is how the driver writes times; stored times compare and
 // sort as text whichever way they were written.

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"gorm.io/gorm"
 )
 
 // clock is a settable fake clock.
@@ -77,10 +79,71 @@ func TestInsertInboundNeverDuplicates(t *testing.T) {
 	if res, err := s.InsertInbound(ctx, l.ID, []Inbound{other}); err != nil || res.Inserted != 1 {
 		t.Fatalf("other account: %+v %v", res, err)
 	}
+	// Each reported ID is the row of the batch entry reported with it,
+	// whether the batch was all new or partly stored already.
+	mixed := []Inbound{inbound(1, "what time do you open?", true), inbound(3, "a", true), inbound(4, "b", true), inbound(3, "a", true)}
+	fresh := []Inbound{inbound(5, "c", true), inbound(6, "d", false), inbound(7, "e", true)}
+	for _, b := range [][]Inbound{mixed, fresh} {
+		res, err := s.InsertInbound(ctx, l.ID, b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.IDs) != len(res.Index) || res.Inserted != len(res.IDs) || res.Inserted+res.Duplicates != len(b) {
+			t.Fatalf("result %+v does not add up for %d rows", res, len(b))
+		}
+		for i, id := range res.IDs {
+			row, err := s.MessageByID(ctx, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := b[res.Index[i]]; row.PlatformID != want.PlatformID || row.Text != want.Text {
+				t.Errorf("ID %d is %s %q, reported for %s %q", id, row.PlatformID, row.Text, want.PlatformID, want.Text)
+			}
+		}
+	}
 	accs, _ := s.Accounts(ctx)
 	if len(accs) != 2 || accs[0].State != AccountImportOnly {
 		t.Fatalf("accounts = %+v, want two import-only accounts", accs)
 	}
+}
+
+// TestForeignKeysBackOnAfterBulkInsert: a bulk insert runs with the
+// database's foreign-key checks off (writeUnchecked); every other write,
+// after a batch that succeeded and after one that failed, has them on.
+func TestForeignKeysBackOnAfterBulkInsert(t *testing.T) {
+	s, _ := openTest(t)
+	ctx := context.Background()
+	l := mustLocation(t, s)
+	dangling := func(tx *gorm.DB) error {
+		return tx.Exec(`INSERT INTO notes (conversation_id, staff_id, text, created_at) VALUES (424242, 424242, 'y', ?)`, t0).Error
+	}
+	checksOn := func(when string) {
+		t.Helper()
+		var on int
+		if err := s.write(ctx, func(tx *gorm.DB) error { return tx.Raw("PRAGMA foreign_keys").Scan(&on).Error }); err != nil || on != 1 {
+			t.Fatalf("%s: foreign_keys = %d (%v), want 1", when, on, err)
+		}
+		if err := s.write(ctx, dangling); !errors.Is(err, gorm.ErrForeignKeyViolated) {
+			t.Fatalf("%s: a note on a conversation that does not exist: err = %v, want a foreign-key error", when, err)
+		}
+	}
+	checksOn("before")
+	if _, err := s.InsertInbound(ctx, l.ID, []Inbound{inbound(1, "what time do you open?", true)}); err != nil {
+		t.Fatal(err)
+	}
+	checksOn("after a bulk insert")
+	boom := errors.New("boom")
+	err := s.writeUnchecked(ctx, func(tx *gorm.DB) error {
+		var on int
+		if err := tx.Raw("PRAGMA foreign_keys").Scan(&on).Error; err != nil || on != 0 {
+			t.Errorf("inside writeUnchecked: foreign_keys = %d (%v), want 0", on, err)
+		}
+		return boom
+	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("writeUnchecked returned %v, want its function's error", err)
+	}
+	checksOn("after a failed bulk insert")
 }
 
 func TestInsertInboundTracksCustomersAndConversations(t *testing.T) {
