@@ -28,8 +28,12 @@ type ImportReport struct {
 // MaxReportedErrors bounds the bad rows an import report lists.
 const MaxReportedErrors = 1000
 
-// importBatch is how many rows go into one transaction.
-const importBatch = 2000
+// importBatch is the most rows that go into one transaction, and
+// importChunk how many rows move through parsing and triage at a time.
+const (
+	importBatch = 5000
+	importChunk = 250
+)
 
 // Import reads messages from r (JSON Lines or CSV; name picks the format
 // by extension), triages them and stores the new ones. Bad rows are
@@ -56,29 +60,31 @@ func (d *Desk) ImportWith(ctx context.Context, r io.Reader, opts ingest.Options,
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	raw := make(chan []ingest.Record, 2)
-	ready := make(chan []models.Inbound, 2)
+	// Rows move through the pipeline in small chunks, so storing starts
+	// as soon as the first chunk is triaged; the writer then takes every
+	// chunk that is ready, up to importBatch rows, into one transaction.
+	// While storing is the slower stage (it is: one SQLite writer) the
+	// chunks queue up and transactions grow to full size, and the writer
+	// never waits for a big batch to be triaged.
+	raw := make(chan []ingest.Record, 4)
+	ready := make(chan []models.Inbound, importBatch/importChunk)
 	var parseErrs []ingest.RowError
 	var parseErr error
 
 	// Parse.
 	go func() {
 		defer close(raw)
-		// The first batch is small, so storing starts while the rest is
-		// still being read and triaged.
-		size := importBatch / 8
-		batch := make([]ingest.Record, 0, size)
+		batch := make([]ingest.Record, 0, importChunk)
 		opts.Zone, opts.Now = loc.Zone(), d.now()
 		parseErrs, parseErr = ingest.Parse(r, opts, func(rec ingest.Record) error {
 			batch = append(batch, rec)
-			if len(batch) == size {
-				size = importBatch
+			if len(batch) == importChunk {
 				select {
 				case raw <- batch:
 				case <-ctx.Done():
 					return ctx.Err()
 				}
-				batch = make([]ingest.Record, 0, importBatch)
+				batch = make([]ingest.Record, 0, importChunk)
 			}
 			return nil
 		})
@@ -113,12 +119,13 @@ func (d *Desk) ImportWith(ctx context.Context, r io.Reader, opts ingest.Options,
 	}
 	go func() { wg.Wait(); close(ready) }()
 
-	// Store, one transaction per batch.
+	// Store, one transaction per batch of the chunks that are ready.
 	var storeErr error
 	for batch := range ready {
 		if storeErr != nil {
 			continue // drain
 		}
+		batch = takeReady(batch, ready, importBatch)
 		res, err := d.store.InsertInbound(ctx, loc.ID, batch)
 		if err != nil {
 			storeErr = err
@@ -145,6 +152,24 @@ func (d *Desk) ImportWith(ctx context.Context, r io.Reader, opts ingest.Options,
 		return rep, err
 	}
 	return rep, nil
+}
+
+// takeReady appends to batch the chunks already waiting in ready, without
+// waiting for more, until batch holds at least limit rows or ready is
+// empty (or closed).
+func takeReady(batch []models.Inbound, ready <-chan []models.Inbound, limit int) []models.Inbound {
+	for len(batch) < limit {
+		select {
+		case more, ok := <-ready:
+			if !ok {
+				return batch
+			}
+			batch = append(batch, more...)
+		default:
+			return batch
+		}
+	}
+	return batch
 }
 
 // inboundOf triages an item into a row to store.
