@@ -318,6 +318,14 @@ func (f *jsonField) UnmarshalJSON(b []byte) error {
 	case len(b) == 0:
 		f.kind = "nothing"
 	case b[0] == '"':
+		// The row was checked as JSON already: a string without escapes
+		// that is valid UTF-8 is its bytes between the quotes.
+		if len(b) >= 2 && b[len(b)-1] == '"' {
+			if inner := b[1 : len(b)-1]; bytes.IndexByte(inner, '\\') < 0 && utf8.Valid(inner) {
+				f.value = string(inner)
+				return nil
+			}
+		}
 		return json.Unmarshal(b, &f.value)
 	case b[0] == 'n':
 		f.set = false // null: as if absent

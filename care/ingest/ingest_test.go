@@ -1,6 +1,8 @@
 package ingest
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -175,6 +177,25 @@ func FuzzParse(f *testing.F) {
 			if e.Line < 1 || e.Line > lines {
 				t.Fatalf("row error on line %d of a %d-line input: %v", e.Line, lines, e)
 			}
+		}
+	})
+}
+
+// FuzzJSONString: a JSON string field reads as encoding/json reads it,
+// whether it takes the quick way (no escapes, valid UTF-8) or not.
+func FuzzJSONString(f *testing.F) {
+	for _, s := range []string{`"plain"`, `"caf\u00e9"`, `"tab\there"`, `"quote \" inside"`, "\"bad \xff utf8\"", `""`, ` null `, `"é ok"`, `"back\\slash"`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		doc := append(append([]byte(`{"text":`), b...), '}')
+		var want struct{ Text string }
+		if json.Unmarshal(doc, &want) != nil || string(bytes.TrimSpace(b)) == "null" {
+			return // not a JSON string: refused whole, or absent
+		}
+		var got jsonRow
+		if err := json.Unmarshal(doc, &got); err != nil || got.Text.value != want.Text || !got.Text.set {
+			t.Fatalf("%q read as %q (%v), encoding/json reads %q", b, got.Text.value, err, want.Text)
 		}
 	})
 }
