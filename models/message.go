@@ -101,6 +101,9 @@ type convKey struct {
 // or a repeated poll adds nothing. Accounts it has not seen are created as
 // import-only accounts of locationID; customers and conversations are
 // created or updated, and the full-text index is brought up to date.
+// The commit does not wait for the disk (see writeBulk): the caller's next
+// ordinary commit, such as the poll's cursor or the import's audit entry,
+// makes these rows durable with it.
 //
 // Rows go in with multi-row statements: the SQLite driver prepares a
 // statement on every execution, which would otherwise cost more than the
@@ -118,7 +121,7 @@ func (s *Store) InsertInbound(ctx context.Context, locationID int64, batch []Inb
 	// costs more than the statement.
 	ctx = context.WithoutCancel(ctx)
 	now := s.Now()
-	err := s.writeUnchecked(ctx, func(tx *gorm.DB) error {
+	err := s.writeBulk(ctx, func(tx *gorm.DB) error {
 		res = InsertResult{}
 		pool := tx.Statement.ConnPool
 		accounts, err := s.resolveAccounts(ctx, tx, locationID, batch, now)
@@ -145,7 +148,7 @@ func (s *Store) InsertInbound(ctx context.Context, locationID int64, batch []Inb
 		args := make([]any, 0, stagingRows*stagingColumns)
 		for i, m := range batch {
 			// The checks the database would make, made here (see
-			// writeUnchecked): every reference was found or made above.
+			// writeBulk): every reference was found or made above.
 			acc, ok := accounts[accountKey(m.Platform, m.Account)]
 			conv, ok2 := convs[convKeyOf(acc, m)]
 			if !ok || !ok2 {

@@ -172,43 +172,55 @@ func (s *Store) write(ctx context.Context, fn func(tx *gorm.DB) error) error {
 	return s.w.WithContext(ctx).Transaction(fn)
 }
 
-// writeUnchecked is write with the database's foreign-key checks off for
-// the one transaction, for a bulk insert whose every reference fn has just
-// found or made itself in the same transaction (and checks): with the
-// checks on, SQLite must also keep a statement journal, and the two cost a
-// sixth of an import. The writer connection is held throughout, so no
-// other write runs unchecked, and it is dropped rather than handed back if
-// the checks cannot be turned on again.
-func (s *Store) writeUnchecked(ctx context.Context, fn func(tx *gorm.DB) error) error {
+// writeBulk is write for a bulk insert of inbound messages, with two of
+// the connection's settings eased for the one transaction:
+//
+//   - the foreign-key checks are off: every reference fn stores it has
+//     just found or made itself in the same transaction (and checks), and
+//     with the checks on SQLite must also keep a statement journal; the two
+//     cost a sixth of an import;
+//   - the commit does not wait for the disk (synchronous NORMAL): the
+//     caller's next ordinary commit (the poll's cursor, the import's audit
+//     entry) syncs the write-ahead log up to and past these rows, so a
+//     power cut can lose only rows whose cursor or report was never stored,
+//     and a re-poll or re-import brings them back. A crash of the process
+//     loses nothing either way.
+//
+// The writer connection is held throughout, so no other write runs with
+// these settings, and it is dropped rather than handed back if they cannot
+// be restored.
+func (s *Store) writeBulk(ctx context.Context, fn func(tx *gorm.DB) error) error {
 	return s.w.WithContext(ctx).Connection(func(conn *gorm.DB) (err error) {
-		if err := conn.Exec("PRAGMA foreign_keys = OFF").Error; err != nil {
-			return err
-		}
 		defer func() {
-			if e := foreignKeysOn(conn); e != nil {
-				// Never hand back a connection without its checks.
+			if e := restoreWriterSettings(conn); e != nil {
 				if sqlConn, ok := conn.Statement.ConnPool.(*sql.Conn); ok {
 					_ = sqlConn.Raw(func(any) error { return driver.ErrBadConn })
 				}
 				err = errors.Join(err, e)
 			}
 		}()
+		if err := conn.Exec("PRAGMA foreign_keys = OFF; PRAGMA synchronous = NORMAL").Error; err != nil {
+			return err
+		}
 		return conn.Transaction(fn)
 	})
 }
 
-// foreignKeysOn turns the foreign-key checks of conn on and makes sure
-// they are.
-func foreignKeysOn(conn *gorm.DB) error {
-	var on int
-	if err := conn.Exec("PRAGMA foreign_keys = ON").Error; err != nil {
-		return fmt.Errorf("turn foreign-key checks back on: %w", err)
+// restoreWriterSettings turns the foreign-key checks of conn back on and
+// its commits back to waiting for the disk, and makes sure they are.
+func restoreWriterSettings(conn *gorm.DB) error {
+	if err := conn.Exec("PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL").Error; err != nil {
+		return fmt.Errorf("restore the writer's settings: %w", err)
 	}
-	if err := conn.Raw("PRAGMA foreign_keys").Scan(&on).Error; err != nil {
-		return fmt.Errorf("turn foreign-key checks back on: %w", err)
+	var fk, sync int
+	if err := conn.Raw("PRAGMA foreign_keys").Scan(&fk).Error; err != nil {
+		return fmt.Errorf("restore the writer's settings: %w", err)
 	}
-	if on != 1 {
-		return errors.New("turn foreign-key checks back on: still off")
+	if err := conn.Raw("PRAGMA synchronous").Scan(&sync).Error; err != nil {
+		return fmt.Errorf("restore the writer's settings: %w", err)
+	}
+	if fk != 1 || sync != 2 {
+		return fmt.Errorf("restore the writer's settings: foreign_keys %d, synchronous %d", fk, sync)
 	}
 	return nil
 }

@@ -107,43 +107,52 @@ func TestInsertInboundNeverDuplicates(t *testing.T) {
 	}
 }
 
-// TestForeignKeysBackOnAfterBulkInsert: a bulk insert runs with the
-// database's foreign-key checks off (writeUnchecked); every other write,
-// after a batch that succeeded and after one that failed, has them on.
-func TestForeignKeysBackOnAfterBulkInsert(t *testing.T) {
+// TestWriterSettingsBackAfterBulkInsert: a bulk insert runs with the
+// database's foreign-key checks off and commits that do not wait for the
+// disk (writeBulk); every other write, after a batch that succeeded and
+// after one that failed, has the checks on and waits for the disk.
+func TestWriterSettingsBackAfterBulkInsert(t *testing.T) {
 	s, _ := openTest(t)
 	ctx := context.Background()
 	l := mustLocation(t, s)
+	settings := func(tx *gorm.DB) (fk, sync int) {
+		if err := tx.Raw("PRAGMA foreign_keys").Scan(&fk).Error; err != nil {
+			t.Fatal(err)
+		}
+		if err := tx.Raw("PRAGMA synchronous").Scan(&sync).Error; err != nil {
+			t.Fatal(err)
+		}
+		return fk, sync
+	}
 	dangling := func(tx *gorm.DB) error {
 		return tx.Exec(`INSERT INTO notes (conversation_id, staff_id, text, created_at) VALUES (424242, 424242, 'y', ?)`, t0).Error
 	}
-	checksOn := func(when string) {
+	restored := func(when string) {
 		t.Helper()
-		var on int
-		if err := s.write(ctx, func(tx *gorm.DB) error { return tx.Raw("PRAGMA foreign_keys").Scan(&on).Error }); err != nil || on != 1 {
-			t.Fatalf("%s: foreign_keys = %d (%v), want 1", when, on, err)
+		var fk, sync int
+		if err := s.write(ctx, func(tx *gorm.DB) error { fk, sync = settings(tx); return nil }); err != nil || fk != 1 || sync != 2 {
+			t.Fatalf("%s: foreign_keys = %d, synchronous = %d (%v), want 1 and 2 (FULL)", when, fk, sync, err)
 		}
 		if err := s.write(ctx, dangling); !errors.Is(err, gorm.ErrForeignKeyViolated) {
 			t.Fatalf("%s: a note on a conversation that does not exist: err = %v, want a foreign-key error", when, err)
 		}
 	}
-	checksOn("before")
+	restored("before")
 	if _, err := s.InsertInbound(ctx, l.ID, []Inbound{inbound(1, "what time do you open?", true)}); err != nil {
 		t.Fatal(err)
 	}
-	checksOn("after a bulk insert")
+	restored("after a bulk insert")
 	boom := errors.New("boom")
-	err := s.writeUnchecked(ctx, func(tx *gorm.DB) error {
-		var on int
-		if err := tx.Raw("PRAGMA foreign_keys").Scan(&on).Error; err != nil || on != 0 {
-			t.Errorf("inside writeUnchecked: foreign_keys = %d (%v), want 0", on, err)
+	err := s.writeBulk(ctx, func(tx *gorm.DB) error {
+		if fk, sync := settings(tx); fk != 0 || sync != 1 {
+			t.Errorf("inside writeBulk: foreign_keys = %d, synchronous = %d, want 0 and 1 (NORMAL)", fk, sync)
 		}
 		return boom
 	})
 	if !errors.Is(err, boom) {
-		t.Fatalf("writeUnchecked returned %v, want its function's error", err)
+		t.Fatalf("writeBulk returned %v, want its function's error", err)
 	}
-	checksOn("after a failed bulk insert")
+	restored("after a failed bulk insert")
 }
 
 func TestInsertInboundTracksCustomersAndConversations(t *testing.T) {
