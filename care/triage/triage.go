@@ -492,8 +492,12 @@ func (t *Triager) tagsOnlyFriends(toks []textmatch.Token) bool {
 	return others > 0 && words <= 8
 }
 
+// handleSeparators are the characters a brand's handle may be written with
+// or without ("copper.kettle", "copper_kettle").
+var handleSeparators = strings.NewReplacer(".", "", "_", "")
+
 func (t *Triager) isBrandHandle(h string) bool {
-	h = strings.NewReplacer(".", "", "_", "").Replace(h)
+	h = handleSeparators.Replace(h)
 	for _, b := range t.brandHandles {
 		if strings.Contains(h, b) {
 			return true
