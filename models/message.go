@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -124,6 +125,14 @@ func (s *Store) InsertInbound(ctx context.Context, locationID int64, batch []Inb
 	err := s.writeBulk(ctx, func(tx *gorm.DB) error {
 		res = InsertResult{}
 		pool := tx.Statement.ConnPool
+		// The one reference the checks below cannot vouch for.
+		var n int64
+		if err := tx.Raw(`SELECT count(*) FROM locations WHERE id = ?`, locationID).Scan(&n).Error; err != nil {
+			return err
+		}
+		if n == 0 {
+			return fmt.Errorf("location %d: %w", locationID, ErrNotFound)
+		}
 		accounts, err := s.resolveAccounts(ctx, tx, locationID, batch, now)
 		if err != nil {
 			return err
@@ -163,6 +172,10 @@ func (s *Store) InsertInbound(ctx context.Context, locationID int64, batch []Inb
 				cust = id
 			}
 			t := m.Triage
+			if math.IsNaN(t.Sentiment) || math.IsInf(t.Sentiment, 0) {
+				// The driver would store NULL, which OR IGNORE would skip.
+				return fmt.Errorf("stage message %s/%s %s: sentiment %v is not a number", m.Platform, m.Account, m.PlatformID, t.Sentiment)
+			}
 			args = append(args, conv, acc, cust, m.PlatformID, m.Kind,
 				m.AuthorName, m.AuthorID, m.Text, m.Rating, sqlTime(m.CreatedAt), m.Source, t.NeedsResponse,
 				t.Stage, t.Department, t.Sentiment, t.Crisis, t.Priority, orJSON(t.Listening, "[]"), orJSON(t.Reasons, "[]"))
@@ -182,9 +195,6 @@ func (s *Store) InsertInbound(ctx context.Context, locationID int64, batch []Inb
 		if ins.Error != nil {
 			return fmt.Errorf("insert messages: %w", ins.Error)
 		}
-		if err := tx.Exec(`DELETE FROM temp.inbound_staging`).Error; err != nil {
-			return err
-		}
 		// New rows of this transaction have consecutive IDs in batch order:
 		// SQLite gives each new row the largest ID plus one, and nobody
 		// else writes. When every row was new, that is all there is to know.
@@ -194,7 +204,22 @@ func (s *Store) InsertInbound(ctx context.Context, locationID int64, batch []Inb
 			for i := range batch {
 				res.Index[i], res.IDs[i] = i, before+1+int64(i)
 			}
-		} else if err := s.readBackInserted(ctx, pool, before, batch, accounts, &res); err != nil {
+		} else {
+			// Every row skipped must be one already stored, not one OR
+			// IGNORE dropped for another reason.
+			var lost int64
+			if err := tx.Raw(`SELECT count(*) FROM temp.inbound_staging s WHERE NOT EXISTS
+				(SELECT 1 FROM messages m WHERE m.account_id = s.account_id AND m.platform_id = s.platform_id)`).Scan(&lost).Error; err != nil {
+				return err
+			}
+			if lost > 0 {
+				return fmt.Errorf("insert messages: %d rows could not be stored", lost)
+			}
+			if err := s.readBackInserted(ctx, pool, before, batch, accounts, &res); err != nil {
+				return err
+			}
+		}
+		if err := tx.Exec(`DELETE FROM temp.inbound_staging`).Error; err != nil {
 			return err
 		}
 		if res.Inserted == 0 {
@@ -277,9 +302,10 @@ var stagingInsert = func() []string {
 
 // insertFromStagingSQL moves a staged batch into messages, in batch order.
 // A row whose platform ID the account has is skipped (OR IGNORE: no other
-// constraint can fail, every column has its value and the checked ones
-// are constants, and unlike ON CONFLICT it spares SQLite a statement
-// journal).
+// constraint can fail, every column has its value (a NaN sentiment, which
+// the driver would store as NULL, is refused before) and the checked ones
+// are constants; InsertInbound checks that every skipped row is a stored
+// one; and unlike ON CONFLICT it spares SQLite a statement journal).
 const insertFromStagingSQL = `INSERT OR IGNORE INTO messages (conversation_id, account_id, customer_id, direction, platform_id, kind,
 	author_name, author_id, text, rating, created_at, received_at, source, needs_response, stage, department,
 	sentiment, crisis, priority, listening, reasons, status)

@@ -191,18 +191,26 @@ func (s *Store) write(ctx context.Context, fn func(tx *gorm.DB) error) error {
 // be restored.
 func (s *Store) writeBulk(ctx context.Context, fn func(tx *gorm.DB) error) error {
 	return s.w.WithContext(ctx).Connection(func(conn *gorm.DB) (err error) {
+		committed := false
 		defer func() {
 			if e := restoreWriterSettings(conn); e != nil {
 				if sqlConn, ok := conn.Statement.ConnPool.(*sql.Conn); ok {
 					_ = sqlConn.Raw(func(any) error { return driver.ErrBadConn })
 				}
-				err = errors.Join(err, e)
+				if committed {
+					// The rows are stored; only the connection is lost.
+					s.log.Warn("bulk write: connection dropped", "err", e)
+				} else {
+					err = errors.Join(err, e)
+				}
 			}
 		}()
 		if err := conn.Exec("PRAGMA foreign_keys = OFF; PRAGMA synchronous = NORMAL").Error; err != nil {
 			return err
 		}
-		return conn.Transaction(fn)
+		err = conn.Transaction(fn)
+		committed = err == nil
+		return err
 	})
 }
 

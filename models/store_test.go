@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -153,6 +154,29 @@ func TestWriterSettingsBackAfterBulkInsert(t *testing.T) {
 		t.Fatalf("writeBulk returned %v, want its function's error", err)
 	}
 	restored("after a failed bulk insert")
+}
+
+// TestInsertInboundRefusesWhatItCannotStore: a batch with a sentiment that
+// is not a number, or for a location that does not exist, is refused
+// whole, with an error that says why, rather than stored in part.
+func TestInsertInboundRefusesWhatItCannotStore(t *testing.T) {
+	s, _ := openTest(t)
+	ctx := context.Background()
+	l := mustLocation(t, s)
+	bad := inbound(2, "thanks!", false)
+	bad.Triage.Sentiment = math.NaN()
+	if _, err := s.InsertInbound(ctx, l.ID, []Inbound{inbound(1, "what time do you open?", true), bad}); err == nil || !strings.Contains(err.Error(), "fb-2: sentiment NaN is not a number") {
+		t.Errorf("a NaN sentiment: err = %v", err)
+	}
+	if _, err := s.InsertInbound(ctx, l.ID+41, []Inbound{inbound(3, "hello", true)}); !errors.Is(err, ErrNotFound) {
+		t.Errorf("an unknown location: err = %v, want ErrNotFound", err)
+	}
+	if n, _ := s.CountMessages(ctx, "in"); n != 0 {
+		t.Errorf("%d messages stored from refused batches", n)
+	}
+	if accs, _ := s.Accounts(ctx); len(accs) != 0 {
+		t.Errorf("accounts %+v made by refused batches", accs)
+	}
 }
 
 func TestInsertInboundTracksCustomersAndConversations(t *testing.T) {

@@ -3,6 +3,8 @@ package desk
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -211,5 +213,56 @@ func TestImportTwiceAddsNothing(t *testing.T) {
 	}
 	if n, _ := store.CountMessages(ctx, "in"); n != 4 {
 		t.Fatalf("%d messages, want 4", n)
+	}
+}
+
+// cancelAfter reads r and cancels once n bytes have been read.
+type cancelAfter struct {
+	r      io.Reader
+	n      int
+	cancel context.CancelFunc
+}
+
+func (c *cancelAfter) Read(p []byte) (int, error) {
+	k, err := c.r.Read(p)
+	if c.n -= k; c.n <= 0 {
+		c.cancel()
+	}
+	return k, err
+}
+
+// TestImportStoppedFromOutside: an import whose context ends part-way says
+// so, keeps what it stored, and leaves an audit entry that names the
+// error (the commit that makes the stored rows durable).
+func TestImportStoppedFromOutside(t *testing.T) {
+	d, store := newDesk(t)
+	var in strings.Builder
+	for i := range 3000 {
+		fmt.Fprintf(&in, `{"platform":"facebook","account":"ck.riverside","id":"s%d","author":"Ann","author_id":"u%d","text":"Do you have high chairs? (%d)","created_at":"2026-11-20T17:00:00Z","kind":"comment"}`+"\n", i, i%50, i)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	rep, err := d.Import(ctx, &cancelAfter{r: strings.NewReader(in.String()), n: in.Len() / 2, cancel: cancel}, "stopped.jsonl", nil)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want the import to say it was cancelled", err)
+	}
+	if rep.Inserted >= 3000 {
+		t.Fatalf("report %+v: all rows stored although the import stopped half-way", rep)
+	}
+	n, _ := store.CountMessages(context.Background(), "in")
+	events, _ := store.AuditEvents(context.Background(), models.AuditQuery{Subject: "import:stopped.jsonl"})
+	if len(events) != 1 || !strings.Contains(events[0].Detail, "context canceled") {
+		t.Fatalf("audit entries for the import: %+v, want one naming the error", events)
+	}
+	if !strings.Contains(events[0].Detail, fmt.Sprintf(`"inserted":%d`, rep.Inserted)) {
+		t.Errorf("audit entry %s does not give the %d rows the report gives", events[0].Detail, rep.Inserted)
+	}
+	// Importing the file again completes it.
+	rep2, err := d.Import(context.Background(), strings.NewReader(in.String()), "stopped.jsonl", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n2, _ := store.CountMessages(context.Background(), "in"); n2-n != int64(rep2.Inserted) || rep.Inserted+rep2.Inserted != 3000 {
+		t.Fatalf("second import: %+v (first stored %d); %d messages before, %d after", rep2, rep.Inserted, n, n2)
 	}
 }

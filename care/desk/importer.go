@@ -72,7 +72,9 @@ func (d *Desk) ImportWith(ctx context.Context, r io.Reader, opts ingest.Options,
 	var parseErr error
 
 	// Parse.
+	parsed := make(chan struct{}) // closed when parseErrs and parseErr are set
 	go func() {
+		defer close(parsed)
 		defer close(raw)
 		batch := make([]ingest.Record, 0, importChunk)
 		opts.Zone, opts.Now = loc.Zone(), d.now()
@@ -139,19 +141,31 @@ func (d *Desk) ImportWith(ctx context.Context, r io.Reader, opts ingest.Options,
 			progress(rep.Read)
 		}
 	}
+	<-parsed
 	rep.Rejected = len(parseErrs)
 	rep.Errors = append(rep.Errors, parseErrs[:min(len(parseErrs), MaxReportedErrors)]...)
-	if storeErr != nil {
-		return rep, fmt.Errorf("import %s: %w (rows stored before the failure are kept)", name, storeErr)
+	failure := storeErr
+	if failure == nil && ctx.Err() != nil {
+		failure = ctx.Err() // stopped from outside: rows may be left unread
 	}
-	if parseErr != nil {
-		return rep, fmt.Errorf("import %s: %w", name, parseErr)
+	if failure == nil {
+		failure = parseErr
 	}
-	if err := d.store.Audit(context.WithoutCancel(ctx), "system", "import", source, map[string]any{
-		"read": rep.Read, "inserted": rep.Inserted, "duplicates": rep.Duplicates, "rejected": rep.Rejected}); err != nil {
-		return rep, err
+	detail := map[string]any{"read": rep.Read, "inserted": rep.Inserted, "duplicates": rep.Duplicates, "rejected": rep.Rejected}
+	if failure != nil {
+		detail["error"] = failure.Error()
 	}
-	return rep, nil
+	// The audit entry is also the commit that makes the stored rows
+	// durable (InsertInbound's commits do not wait for the disk), so it is
+	// written for a failed import too.
+	auditErr := d.store.Audit(context.WithoutCancel(ctx), "system", "import", source, detail)
+	switch {
+	case failure != nil && rep.Inserted > 0:
+		return rep, fmt.Errorf("import %s: %w (the %d new messages stored before it stopped are kept)", name, failure, rep.Inserted)
+	case failure != nil:
+		return rep, fmt.Errorf("import %s: %w", name, failure)
+	}
+	return rep, auditErr
 }
 
 // takeReady appends to batch the chunks already waiting in ready, without
