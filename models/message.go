@@ -126,12 +126,8 @@ func (s *Store) InsertInbound(ctx context.Context, locationID int64, batch []Inb
 		res = InsertResult{}
 		pool := tx.Statement.ConnPool
 		// The one reference the checks below cannot vouch for.
-		var n int64
-		if err := tx.Raw(`SELECT count(*) FROM locations WHERE id = ?`, locationID).Scan(&n).Error; err != nil {
+		if _, err := find[Location](tx, fmt.Sprintf("location %d", locationID), locationID); err != nil {
 			return err
-		}
-		if n == 0 {
-			return fmt.Errorf("location %d: %w", locationID, ErrNotFound)
 		}
 		accounts, err := s.resolveAccounts(ctx, tx, locationID, batch, now)
 		if err != nil {
@@ -215,7 +211,7 @@ func (s *Store) InsertInbound(ctx context.Context, locationID int64, batch []Inb
 			if lost > 0 {
 				return fmt.Errorf("insert messages: %d rows could not be stored", lost)
 			}
-			if err := s.readBackInserted(ctx, pool, before, batch, accounts, &res); err != nil {
+			if err := readBackInserted(ctx, pool, before, batch, accounts, &res); err != nil {
 				return err
 			}
 		}
@@ -246,7 +242,7 @@ const stagingDDL = `CREATE TEMP TABLE IF NOT EXISTS inbound_staging (
 // readBackInserted fills res from the rows above the old largest ID
 // (before), for a batch some of whose rows were already stored: it reports
 // in batch order, and a platform ID twice in one batch is stored once.
-func (s *Store) readBackInserted(ctx context.Context, pool gorm.ConnPool, before int64, batch []Inbound,
+func readBackInserted(ctx context.Context, pool gorm.ConnPool, before int64, batch []Inbound,
 	accounts map[string]int64, res *InsertResult) error {
 	type key struct {
 		account int64
@@ -301,11 +297,12 @@ var stagingInsert = func() []string {
 }()
 
 // insertFromStagingSQL moves a staged batch into messages, in batch order.
-// A row whose platform ID the account has is skipped (OR IGNORE: no other
-// constraint can fail, every column has its value (a NaN sentiment, which
-// the driver would store as NULL, is refused before) and the checked ones
-// are constants; InsertInbound checks that every skipped row is a stored
-// one; and unlike ON CONFLICT it spares SQLite a statement journal).
+// A row whose platform ID the account has is skipped. OR IGNORE, unlike ON
+// CONFLICT, spares SQLite a statement journal; it would also skip a row
+// for a NULL or a failed check, but every column gets a value (a NaN
+// sentiment, which the driver stores as NULL, is refused before), the
+// checked columns are constants, and InsertInbound checks that every
+// skipped row is one already stored.
 const insertFromStagingSQL = `INSERT OR IGNORE INTO messages (conversation_id, account_id, customer_id, direction, platform_id, kind,
 	author_name, author_id, text, rating, created_at, received_at, source, needs_response, stage, department,
 	sentiment, crisis, priority, listening, reasons, status)
