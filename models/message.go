@@ -106,9 +106,10 @@ type convKey struct {
 // ordinary commit, such as the poll's cursor or the import's audit entry,
 // makes these rows durable with it.
 //
-// Rows go in with multi-row statements: the SQLite driver prepares a
-// statement on every execution, which would otherwise cost more than the
-// insert itself.
+// Rows are staged in a temporary table with one statement prepared once on
+// the connection's own SQLite handle (rawConn), then moved into messages
+// with one statement: the driver prepares a statement on every execution,
+// which would otherwise cost more than the insert itself.
 func (s *Store) InsertInbound(ctx context.Context, locationID int64, batch []Inbound) (InsertResult, error) {
 	var res InsertResult
 	if len(batch) == 0 {
@@ -122,7 +123,7 @@ func (s *Store) InsertInbound(ctx context.Context, locationID int64, batch []Inb
 	// costs more than the statement.
 	ctx = context.WithoutCancel(ctx)
 	now := s.Now()
-	err := s.writeBulk(ctx, func(tx *gorm.DB) error {
+	err := s.writeBulk(ctx, func(tx *gorm.DB, raw *rawConn) error {
 		res = InsertResult{}
 		pool := tx.Statement.ConnPool
 		// The one reference the checks below cannot vouch for.
@@ -141,47 +142,28 @@ func (s *Store) InsertInbound(ctx context.Context, locationID int64, batch []Inb
 		if err != nil {
 			return err
 		}
-		// Rows go to a temporary table a few at a time, then into messages
-		// in one statement: the driver prepares a statement on every
-		// execution, and preparing the insert into messages (with its
-		// indexes and conflict clause) costs more than running it. (Four
-		// rows to a statement is the quickest: the driver matches
-		// arguments to parameters in quadratic time.)
+		// Rows go to a temporary table first, then into messages in one
+		// statement: preparing the insert into messages (with its indexes
+		// and conflict clause) costs more than running it, so it is
+		// prepared once per batch, not once per row.
 		if err := tx.Exec(stagingDDL).Error; err != nil {
 			return fmt.Errorf("staging table: %w", err)
 		}
-		args := make([]any, 0, stagingRows*stagingColumns)
+		rows := make([]stagedRow, len(batch))
 		for i, m := range batch {
-			// The checks the database would make, made here (see
-			// writeBulk): every reference was found or made above.
-			acc, ok := accounts[accountKey(m.Platform, m.Account)]
-			conv, ok2 := convs[convKeyOf(acc, m)]
-			if !ok || !ok2 {
-				return fmt.Errorf("stage message %s/%s %s: no account or conversation for it", m.Platform, m.Account, m.PlatformID)
+			r, err := stageRow(m, accounts, customers, convs)
+			if err != nil {
+				return err
 			}
-			var cust any
-			if k := custKeyOf(m); k != (customerKey{}) {
-				id, ok := customers[k]
-				if !ok {
-					return fmt.Errorf("stage message %s/%s %s: no customer for it", m.Platform, m.Account, m.PlatformID)
-				}
-				cust = id
-			}
-			t := m.Triage
-			if math.IsNaN(t.Sentiment) || math.IsInf(t.Sentiment, 0) {
-				// The driver would store NULL, which OR IGNORE would skip.
-				return fmt.Errorf("stage message %s/%s %s: sentiment %v is not a number", m.Platform, m.Account, m.PlatformID, t.Sentiment)
-			}
-			args = append(args, conv, acc, cust, m.PlatformID, m.Kind,
-				m.AuthorName, m.AuthorID, m.Text, m.Rating, sqlTime(m.CreatedAt), m.Source, t.NeedsResponse,
-				t.Stage, t.Department, t.Sentiment, t.Crisis, t.Priority, orJSON(t.Listening, "[]"), orJSON(t.Reasons, "[]"))
-			if len(args) < cap(args) && i < len(batch)-1 {
-				continue
-			}
-			if _, err := pool.ExecContext(ctx, stagingInsert[len(args)/stagingColumns], args...); err != nil {
-				return fmt.Errorf("stage messages: %w", err)
-			}
-			args = args[:0]
+			rows[i] = r
+		}
+		if raw != nil && !s.driverStaging {
+			err = stageRaw(*raw, rows)
+		} else {
+			err = stageThroughDriver(ctx, pool, rows)
+		}
+		if err != nil {
+			return fmt.Errorf("stage messages: %w", err)
 		}
 		var before int64
 		if err := tx.Raw(`SELECT coalesce(max(id), 0) FROM messages`).Scan(&before).Error; err != nil {
@@ -279,22 +261,139 @@ func readBackInserted(ctx context.Context, pool gorm.ConnPool, before int64, bat
 	return nil
 }
 
-// stagingRows is how many rows one statement stages, and stagingColumns
-// how many values a row has.
-const (
-	stagingRows    = 4
-	stagingColumns = 19
-)
+// stagedRow is a message's row in the staging table.
+type stagedRow struct {
+	conv, account, customer int64 // customer 0: none
+	platformID, kind        string
+	authorName, authorID    string
+	text                    string
+	rating                  int64
+	createdAt, source       string
+	needsResponse           int64
+	stage, department       string
+	sentiment               float64
+	crisis                  string
+	priority                int64
+	listening, reasons      string
+}
 
-// stagingInsert[n] stages n rows.
-var stagingInsert = func() []string {
+// stageRow makes m's staging row, making here the checks the database
+// would make (see writeBulk): every reference was found or made before.
+func stageRow(m Inbound, accounts map[string]int64, customers map[customerKey]int64, convs map[convKey]int64) (stagedRow, error) {
+	acc, ok := accounts[accountKey(m.Platform, m.Account)]
+	conv, ok2 := convs[convKeyOf(acc, m)]
+	if !ok || !ok2 {
+		return stagedRow{}, fmt.Errorf("stage message %s/%s %s: no account or conversation for it", m.Platform, m.Account, m.PlatformID)
+	}
+	var cust int64
+	if k := custKeyOf(m); k != (customerKey{}) {
+		if cust, ok = customers[k]; !ok {
+			return stagedRow{}, fmt.Errorf("stage message %s/%s %s: no customer for it", m.Platform, m.Account, m.PlatformID)
+		}
+	}
+	t := m.Triage
+	if math.IsNaN(t.Sentiment) || math.IsInf(t.Sentiment, 0) {
+		// The driver would store NULL, which OR IGNORE would skip.
+		return stagedRow{}, fmt.Errorf("stage message %s/%s %s: sentiment %v is not a number", m.Platform, m.Account, m.PlatformID, t.Sentiment)
+	}
+	r := stagedRow{conv: conv, account: acc, customer: cust, platformID: m.PlatformID, kind: m.Kind,
+		authorName: m.AuthorName, authorID: m.AuthorID, text: m.Text, rating: int64(m.Rating),
+		createdAt: sqlTime(m.CreatedAt), source: m.Source, stage: t.Stage, department: t.Department,
+		sentiment: t.Sentiment, crisis: t.Crisis, priority: int64(t.Priority),
+		listening: orJSON(t.Listening, "[]"), reasons: orJSON(t.Reasons, "[]")}
+	if t.NeedsResponse {
+		r.needsResponse = 1
+	}
+	return r, nil
+}
+
+// textLen is how many bytes the row's text takes.
+func (r *stagedRow) textLen() int {
+	return len(r.platformID) + len(r.kind) + len(r.authorName) + len(r.authorID) + len(r.text) +
+		len(r.createdAt) + len(r.source) + len(r.stage) + len(r.department) + len(r.crisis) +
+		len(r.listening) + len(r.reasons)
+}
+
+// stagingColumns is how many values a staging row has.
+const stagingColumns = 19
+
+// stagingRowSQL stages one row, in stagedRow's order.
+var stagingRowSQL = "INSERT INTO temp.inbound_staging VALUES (" +
+	strings.TrimSuffix(strings.Repeat("?, ", stagingColumns), ", ") + ")"
+
+// stageRaw stages rows with one statement prepared once on the
+// connection's own handle (see rawConn).
+func stageRaw(c rawConn, rows []stagedRow) error {
+	st, err := c.prepare(stagingRowSQL)
+	if err != nil {
+		return err
+	}
+	defer st.close()
+	if st.params != stagingColumns {
+		return fmt.Errorf("staging statement takes %d values, not %d", st.params, stagingColumns)
+	}
+	for i := range rows {
+		r := &rows[i]
+		if err := st.row(r.textLen()); err != nil {
+			return err
+		}
+		cust := st.null(3)
+		if r.customer != 0 {
+			cust = st.int(3, r.customer)
+		}
+		if err := errors.Join(st.int(1, r.conv), st.int(2, r.account), cust,
+			st.text(4, r.platformID), st.text(5, r.kind), st.text(6, r.authorName), st.text(7, r.authorID),
+			st.text(8, r.text), st.int(9, r.rating), st.text(10, r.createdAt), st.text(11, r.source),
+			st.int(12, r.needsResponse), st.text(13, r.stage), st.text(14, r.department),
+			st.float(15, r.sentiment), st.text(16, r.crisis), st.int(17, r.priority),
+			st.text(18, r.listening), st.text(19, r.reasons)); err != nil {
+			return fmt.Errorf("message %s: %w", r.platformID, err)
+		}
+		if err := st.exec(); err != nil {
+			return fmt.Errorf("message %s: %w", r.platformID, err)
+		}
+	}
+	return nil
+}
+
+// driverStagingRows is how many rows one statement stages through the
+// driver: four is the quickest, as the driver prepares every statement
+// again and matches arguments to parameters in quadratic time.
+const driverStagingRows = 4
+
+// driverStagingSQL[n] stages n rows through the driver.
+var driverStagingSQL = func() []string {
 	row := "(" + strings.TrimSuffix(strings.Repeat("?, ", stagingColumns), ", ") + ")"
-	out := make([]string, stagingRows+1)
-	for n := 1; n <= stagingRows; n++ {
+	out := make([]string, driverStagingRows+1)
+	for n := 1; n <= driverStagingRows; n++ {
 		out[n] = "INSERT INTO temp.inbound_staging VALUES " + strings.TrimSuffix(strings.Repeat(row+", ", n), ", ")
 	}
 	return out
 }()
+
+// stageThroughDriver stages rows through the driver, a few to a
+// statement, for when the connection's handle cannot be had.
+func stageThroughDriver(ctx context.Context, pool gorm.ConnPool, rows []stagedRow) error {
+	args := make([]any, 0, driverStagingRows*stagingColumns)
+	for i := range rows {
+		r := &rows[i]
+		var cust any
+		if r.customer != 0 {
+			cust = r.customer
+		}
+		args = append(args, r.conv, r.account, cust, r.platformID, r.kind, r.authorName, r.authorID, r.text,
+			r.rating, r.createdAt, r.source, r.needsResponse, r.stage, r.department, r.sentiment, r.crisis,
+			r.priority, r.listening, r.reasons)
+		if len(args) < cap(args) && i < len(rows)-1 {
+			continue
+		}
+		if _, err := pool.ExecContext(ctx, driverStagingSQL[len(args)/stagingColumns], args...); err != nil {
+			return err
+		}
+		args = args[:0]
+	}
+	return nil
+}
 
 // insertFromStagingSQL moves a staged batch into messages, in batch order.
 // A row whose platform ID the account has is skipped. OR IGNORE, unlike ON

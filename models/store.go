@@ -18,6 +18,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/glebarez/sqlite"
@@ -35,6 +36,10 @@ type Store struct {
 	path          string
 	now           func() time.Time
 	log           *slog.Logger
+	// rawOnce warns once that bulk inserts cannot use the connection's
+	// own handle; driverStaging makes them not use it (tests).
+	rawOnce       sync.Once
+	driverStaging bool
 }
 
 // Option configures Open.
@@ -189,7 +194,7 @@ func (s *Store) write(ctx context.Context, fn func(tx *gorm.DB) error) error {
 // The writer connection is held throughout, so no other write runs with
 // these settings, and it is dropped rather than handed back if they cannot
 // be restored.
-func (s *Store) writeBulk(ctx context.Context, fn func(tx *gorm.DB) error) error {
+func (s *Store) writeBulk(ctx context.Context, fn func(tx *gorm.DB, raw *rawConn) error) error {
 	return s.w.WithContext(ctx).Connection(func(conn *gorm.DB) (err error) {
 		committed := false
 		defer func() {
@@ -208,7 +213,23 @@ func (s *Store) writeBulk(ctx context.Context, fn func(tx *gorm.DB) error) error
 		if err := conn.Exec("PRAGMA foreign_keys = OFF; PRAGMA synchronous = NORMAL").Error; err != nil {
 			return err
 		}
-		err = conn.Transaction(fn)
+		// The connection's own SQLite handle, for statements the driver
+		// would prepare again on every execution; nil if it cannot be had.
+		var raw *rawConn
+		if sqlConn, ok := conn.Statement.ConnPool.(*sql.Conn); ok {
+			if e := sqlConn.Raw(func(dc any) error {
+				c, err := rawConnOf(dc)
+				if err == nil {
+					raw = &c
+				}
+				return err
+			}); e != nil {
+				s.rawOnce.Do(func() {
+					s.log.Warn("bulk write: the SQLite handle cannot be had; staging rows through the driver", "err", e)
+				})
+			}
+		}
+		err = conn.Transaction(func(tx *gorm.DB) error { return fn(tx, raw) })
 		committed = err == nil
 		return err
 	})
