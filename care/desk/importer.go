@@ -122,12 +122,16 @@ func (d *Desk) ImportWith(ctx context.Context, r io.Reader, opts ingest.Options,
 	go func() { wg.Wait(); close(ready) }()
 
 	// Store, one transaction per batch of the chunks that are ready.
+	// One buffer holds every batch in turn: growing a batch chunk by
+	// chunk would copy its rows again and again on the writer's time.
 	var storeErr error
-	for batch := range ready {
+	buf := make([]models.Inbound, 0, importBatch+importChunk)
+	for chunk := range ready {
 		if storeErr != nil {
 			continue // drain
 		}
-		batch = takeReady(batch, ready, importBatch)
+		batch := takeReady(append(buf[:0], chunk...), ready, importBatch)
+		buf = batch[:0]
 		res, err := d.store.InsertInbound(ctx, loc.ID, batch)
 		if err != nil {
 			storeErr = err
