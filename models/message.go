@@ -123,6 +123,8 @@ func (s *Store) InsertInbound(ctx context.Context, locationID int64, batch []Inb
 	// costs more than the statement.
 	ctx = context.WithoutCancel(ctx)
 	now := s.Now()
+	var customers map[customerKey]int64
+	var convs map[convKey]int64
 	err := s.writeBulk(ctx, func(tx *gorm.DB, raw *rawConn) error {
 		res = InsertResult{}
 		pool := tx.Statement.ConnPool
@@ -134,12 +136,10 @@ func (s *Store) InsertInbound(ctx context.Context, locationID int64, batch []Inb
 		if err != nil {
 			return err
 		}
-		customers, err := upsertCustomers(ctx, pool, batch)
-		if err != nil {
+		if customers, err = upsertCustomers(ctx, pool, &s.customerIDs, batch); err != nil {
 			return err
 		}
-		convs, err := upsertConversations(ctx, pool, batch, accounts, customers, now)
-		if err != nil {
+		if convs, err = upsertConversations(ctx, pool, &s.conversationIDs, batch, accounts, customers, now); err != nil {
 			return err
 		}
 		// Rows go to a temporary table first, then into messages in one
@@ -213,6 +213,8 @@ func (s *Store) InsertInbound(ctx context.Context, locationID int64, batch []Inb
 	if err != nil {
 		return InsertResult{}, fmt.Errorf("store %d inbound messages: %w", len(batch), err)
 	}
+	s.customerIDs.addAll(customers)
+	s.conversationIDs.addAll(convs)
 	return res, nil
 }
 
@@ -485,7 +487,7 @@ func (s *Store) resolveAccounts(ctx context.Context, tx *gorm.DB, locationID int
 // upsertCustomers finds or creates one customer per platform identity in
 // the batch: existing ones are only looked up, so a batch of regulars
 // writes nothing here.
-func upsertCustomers(ctx context.Context, pool gorm.ConnPool, batch []Inbound) (map[customerKey]int64, error) {
+func upsertCustomers(ctx context.Context, pool gorm.ConnPool, known *idCache[customerKey], batch []Inbound) (map[customerKey]int64, error) {
 	type agg struct {
 		name  string
 		first time.Time
@@ -505,7 +507,7 @@ func upsertCustomers(ctx context.Context, pool gorm.ConnPool, batch []Inbound) (
 			a.first = at
 		}
 	}
-	return lookupOrInsert(ctx, pool, order,
+	return lookupOrInsert(ctx, pool, known, order,
 		func(k customerKey) []any { return []any{k.platform, k.userID} },
 		func(k customerKey) []any { a := seen[k]; return []any{k.platform, k.userID, a.name, sqlTime(a.first)} },
 		func(rows *sql.Rows) (k customerKey, id int64, err error) {
@@ -523,7 +525,7 @@ func upsertCustomers(ctx context.Context, pool gorm.ConnPool, batch []Inbound) (
 // upsertConversations finds or creates one conversation per thread. An
 // existing conversation is only looked up: its latest activity is read
 // from its messages when needed, not rewritten on every import.
-func upsertConversations(ctx context.Context, pool gorm.ConnPool, batch []Inbound,
+func upsertConversations(ctx context.Context, pool gorm.ConnPool, known *idCache[convKey], batch []Inbound,
 	accounts map[string]int64, customers map[customerKey]int64, now time.Time) (map[convKey]int64, error) {
 	type agg struct {
 		kind, dept string
@@ -549,7 +551,7 @@ func upsertConversations(ctx context.Context, pool gorm.ConnPool, batch []Inboun
 		order = append(order, k)
 	}
 	created := sqlTime(now)
-	return lookupOrInsert(ctx, pool, order,
+	return lookupOrInsert(ctx, pool, known, order,
 		func(k convKey) []any { return []any{k.account, k.thread} },
 		func(k convKey) []any {
 			a := seen[k]
@@ -567,13 +569,23 @@ func upsertConversations(ctx context.Context, pool gorm.ConnPool, batch []Inboun
 			RETURNING id, account_id, thread_id`)
 }
 
-// lookupOrInsert finds the rows for keys with lookupSQL and inserts the
-// missing ones with insertSQL, in chunks, each statement taking its rows
-// as one JSON array (one statement per chunk, not per row). Both
-// statements return (id, key columns), read by scan.
-func lookupOrInsert[K comparable](ctx context.Context, pool gorm.ConnPool, keys []K,
+// lookupOrInsert finds the rows for keys, first among the committed IDs
+// in known, then with lookupSQL, and inserts the missing ones with
+// insertSQL, in chunks, each statement taking its rows as one JSON array
+// (one statement per chunk, not per row). Both statements return (id, key
+// columns), read by scan.
+func lookupOrInsert[K comparable](ctx context.Context, pool gorm.ConnPool, known *idCache[K], keys []K,
 	keyRow, insertRow func(K) []any, scan func(*sql.Rows) (K, int64, error), lookupSQL, insertSQL string) (map[K]int64, error) {
 	ids := make(map[K]int64, len(keys))
+	unknown := keys[:0:0]
+	for _, k := range keys {
+		if id, ok := known.get(k); ok {
+			ids[k] = id
+		} else {
+			unknown = append(unknown, k)
+		}
+	}
+	keys = unknown
 	collect := func(rows *sql.Rows, err error) error {
 		if err != nil {
 			return err

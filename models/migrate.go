@@ -52,6 +52,8 @@ var migrations = []migration{
 			updated_at DATETIME NOT NULL,
 			UNIQUE (platform, handle)
 		)`,
+		// Customers and conversations are never deleted and their keys
+		// never change: bulk inserts cache their IDs (idcache.go).
 		`CREATE TABLE customers (
 			id INTEGER PRIMARY KEY,
 			platform TEXT NOT NULL,

@@ -40,6 +40,9 @@ type Store struct {
 	// own handle; driverStaging makes them not use it (tests).
 	rawOnce       sync.Once
 	driverStaging bool
+	// The IDs of customers and conversations bulk inserts met.
+	customerIDs     idCache[customerKey]
+	conversationIDs idCache[convKey]
 }
 
 // Option configures Open.

@@ -1,0 +1,134 @@
+package models
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"testing"
+)
+
+// foreignKeyProblems lists the rows whose references point nowhere: bulk
+// inserts run with the checks off, so this is the check.
+func foreignKeyProblems(t *testing.T, s *Store) []string {
+	t.Helper()
+	db, err := s.r.DB()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := db.Query(`PRAGMA foreign_key_check`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var table, parent string
+		var rowid, fk any
+		if err := rows.Scan(&table, &rowid, &parent, &fk); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, fmt.Sprintf("%s row %v → %s", table, rowid, parent))
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestIDCacheHoldsOnlyCommittedIDs: a batch that rolls back leaves no IDs
+// behind (its customer and conversation were never stored), so the next
+// batch makes them again instead of pointing at rows that do not exist.
+func TestIDCacheHoldsOnlyCommittedIDs(t *testing.T) {
+	s, _ := openTest(t)
+	ctx := context.Background()
+	l := mustLocation(t, s)
+	good := inbound(1, "is the patio open?", true)
+	good.AuthorID, good.ThreadID = "u-new", "post-9"
+	bad := inbound(2, "thanks!", false)
+	bad.Triage.Sentiment = math.NaN()
+	if _, err := s.InsertInbound(ctx, l.ID, []Inbound{good, bad}); err == nil {
+		t.Fatal("a batch with a NaN sentiment was stored")
+	}
+	if n, m := s.customerIDs.len(), s.conversationIDs.len(); n != 0 || m != 0 {
+		t.Fatalf("a rolled-back batch left %d customer and %d conversation IDs cached", n, m)
+	}
+	res, err := s.InsertInbound(ctx, l.ID, []Inbound{good})
+	if err != nil || res.Inserted != 1 {
+		t.Fatalf("%+v %v", res, err)
+	}
+	if p := foreignKeyProblems(t, s); len(p) > 0 {
+		t.Fatalf("references to nothing: %v", p)
+	}
+	row, err := s.MessageByID(ctx, res.IDs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var userID string
+	if err := s.read(ctx).Raw(`SELECT platform_user_id FROM customers WHERE id = ?`, row.CustomerID).Scan(&userID).Error; err != nil || userID != "u-new" {
+		t.Fatalf("the message's customer is %q (%v), want u-new", userID, err)
+	}
+}
+
+// TestIDCacheReusesCommittedIDs: a later batch from the same customer in
+// the same thread gets the same customer and conversation, from the cache.
+func TestIDCacheReusesCommittedIDs(t *testing.T) {
+	s, _ := openTest(t)
+	ctx := context.Background()
+	l := mustLocation(t, s)
+	first := inbound(1, "is the patio open?", true)
+	first.ThreadID = "post-9"
+	later := inbound(8, "and on sundays?", true) // the same author as 1 (i % 7)
+	later.ThreadID = "post-9"
+	var rows []MessageRow
+	for _, m := range []Inbound{first, later} {
+		res, err := s.InsertInbound(ctx, l.ID, []Inbound{m})
+		if err != nil || res.Inserted != 1 {
+			t.Fatalf("%+v %v", res, err)
+		}
+		row, err := s.MessageByID(ctx, res.IDs[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows = append(rows, row)
+	}
+	if s.customerIDs.len() != 1 || s.conversationIDs.len() != 1 {
+		t.Errorf("cached %d customers and %d conversations, want 1 and 1", s.customerIDs.len(), s.conversationIDs.len())
+	}
+	if rows[0].CustomerID == nil || rows[1].CustomerID == nil || *rows[0].CustomerID != *rows[1].CustomerID ||
+		rows[0].ConversationID != rows[1].ConversationID {
+		t.Errorf("two messages of one customer in one thread: customers %v %v, conversations %d %d",
+			rows[0].CustomerID, rows[1].CustomerID, rows[0].ConversationID, rows[1].ConversationID)
+	}
+	if p := foreignKeyProblems(t, s); len(p) > 0 {
+		t.Fatalf("references to nothing: %v", p)
+	}
+}
+
+func TestIDCacheIsBounded(t *testing.T) {
+	var c idCache[int]
+	fill := func(from, n int) map[int]int64 {
+		m := make(map[int]int64, n)
+		for i := range n {
+			m[from+i] = int64(from + i)
+		}
+		return m
+	}
+	c.addAll(fill(0, idCacheMax-1))
+	if c.len() != idCacheMax-1 {
+		t.Fatalf("len %d", c.len())
+	}
+	c.addAll(fill(idCacheMax, 2)) // would pass the bound: start again
+	if c.len() != 2 {
+		t.Fatalf("len %d after passing the bound, want 2", c.len())
+	}
+	if id, ok := c.get(idCacheMax + 1); !ok || id != idCacheMax+1 {
+		t.Fatalf("get = %d, %v", id, ok)
+	}
+	if _, ok := c.get(5); ok {
+		t.Fatal("an ID from before the restart is still cached")
+	}
+	c.addAll(fill(0, idCacheMax+1)) // more than the bound: nothing kept
+	if c.len() != 0 {
+		t.Fatalf("len %d after a batch over the bound, want 0", c.len())
+	}
+}
