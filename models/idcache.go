@@ -29,17 +29,18 @@ func (c *idCache[K]) get(k K) (int64, bool) {
 	return id, ok
 }
 
-// addAll caches ids, committed.
+// addAll caches ids, committed. When a new key finds the cache full, the
+// cache starts again empty.
 func (c *idCache[K]) addAll(ids map[K]int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.ids == nil || len(c.ids)+len(ids) > idCacheMax {
+	if c.ids == nil {
 		c.ids = make(map[K]int64, min(len(ids), idCacheMax))
 	}
-	if len(ids) > idCacheMax {
-		return
-	}
 	for k, id := range ids {
+		if _, ok := c.ids[k]; !ok && len(c.ids) >= idCacheMax {
+			clear(c.ids)
+		}
 		c.ids[k] = id
 	}
 }

@@ -125,7 +125,7 @@ func (s *Store) InsertInbound(ctx context.Context, locationID int64, batch []Inb
 	now := s.Now()
 	var customers map[customerKey]int64
 	var convs map[convKey]int64
-	err := s.writeBulk(ctx, func(tx *gorm.DB, raw *rawConn) error {
+	err := s.writeBulk(ctx, func(tx *gorm.DB, withHandle handleFunc) error {
 		res = InsertResult{}
 		pool := tx.Statement.ConnPool
 		// The one reference the checks below cannot vouch for.
@@ -157,9 +157,16 @@ func (s *Store) InsertInbound(ctx context.Context, locationID int64, batch []Inb
 			}
 			rows[i] = r
 		}
-		if raw != nil && !s.driverStaging {
-			err = stageRaw(*raw, rows)
-		} else {
+		err = errNoHandle
+		if !s.driverStaging {
+			err = withHandle(func(c rawConn) error { return stageRaw(c, rows) })
+		}
+		if errors.Is(err, errNoHandle) {
+			if !s.driverStaging {
+				s.noHandleOnce.Do(func() {
+					s.log.Warn("bulk insert: staging rows through the driver, more slowly", "err", err)
+				})
+			}
 			err = stageThroughDriver(ctx, pool, rows)
 		}
 		if err != nil {

@@ -19,18 +19,27 @@ import (
 // straight into it.
 //
 // The driver does not export the handle; rawConnOf reads it from the
-// connection's fields (db, tls) by reflection. The driver's version is
-// pinned in go.mod, TestDriverHandle fails if a new version moves them,
-// and a bulk insert that cannot have the handle stages its rows through
-// the driver instead, more slowly.
+// connection's fields (db, tls) by reflection. go.mod requires the driver
+// version this was written against (v1.21.2, over modernc.org/sqlite
+// v1.23.1); TestDriverHandle fails if a version that the build picks
+// moves them, and a bulk insert that cannot have the handle stages its
+// rows through the driver instead, more slowly, and logs a warning once.
 //
-// A rawConn may be used only while its connection is held (inside
-// database/sql's Conn, as writeBulk does) and with no context that could
-// interrupt the connection from another goroutine.
+// A rawConn may be used only inside database/sql's Conn.Raw on its
+// connection (handleFunc): there nothing else can use the connection, not
+// even a rollback started by a cancelled context, nor close it.
 type rawConn struct {
 	tls *libc.TLS
 	db  uintptr // *sqlite3
 }
+
+// handleFunc runs f with the SQLite handle of the connection a bulk
+// insert holds, inside Conn.Raw; it returns an error wrapping errNoHandle,
+// without calling f, when the handle cannot be had.
+type handleFunc func(f func(rawConn) error) error
+
+// errNoHandle: the driver connection's SQLite handle cannot be had.
+var errNoHandle = errors.New("no SQLite handle")
 
 // rawConnOf returns the SQLite handle of a glebarez/go-sqlite driver
 // connection, as database/sql's Conn.Raw hands it over.
@@ -100,10 +109,12 @@ func (s *rawStmt) close() {
 	}
 }
 
-// row starts a row whose text arguments take n bytes in all.
+// row starts a row whose text arguments take n bytes in all. Every
+// parameter must then be bound again before exec: the bindings of the
+// row before point into the buffer, which this may free.
 func (s *rawStmt) row(n int) error {
 	s.used, s.rowLen = 0, 0
-	if n <= s.bufLen {
+	if s.buf != 0 && n <= s.bufLen {
 		s.rowLen = n
 		return nil
 	}
@@ -111,8 +122,11 @@ func (s *rawStmt) row(n int) error {
 		return fmt.Errorf("a row of %d bytes is too long to store", n)
 	}
 	if s.buf != 0 {
+		sqlite3.Xsqlite3_clear_bindings(s.c.tls, s.p)
 		libc.Xfree(s.c.tls, s.buf)
 	}
+	// Never a null buffer: SQLite would store empty text at a null
+	// pointer as NULL.
 	size := max(n, 2*s.bufLen, 4096)
 	if s.buf = libc.Xmalloc(s.c.tls, uint64(size)); s.buf == 0 {
 		s.bufLen = 0

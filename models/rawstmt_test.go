@@ -1,18 +1,23 @@
 package models
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
 )
 
-// TestDriverHandle: the pinned SQLite driver hands over its connection's
-// handle, statements prepared on it run in the connection's transaction,
-// and what goes wrong is said. If a new driver version moves the handle,
-// this fails (bulk inserts would still work, through the driver, slowly).
+// TestDriverHandle: the SQLite driver go.mod requires hands over its
+// connection's handle inside Conn.Raw, statements prepared on it run in
+// the transaction open on the connection, and what goes wrong is said. If
+// a new driver version moves the handle, this fails (bulk inserts would
+// still work, through the driver, slowly).
 func TestDriverHandle(t *testing.T) {
 	s, _ := openTest(t)
 	ctx := context.Background()
@@ -25,54 +30,65 @@ func TestDriverHandle(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	var c rawConn
-	if err := conn.Raw(func(dc any) (err error) { c, err = rawConnOf(dc); return err }); err != nil {
-		t.Fatalf("the driver's handle: %v", err)
-	}
 	if _, err := conn.ExecContext(ctx, `CREATE TEMP TABLE handle_test (a, b)`); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.prepare(`INSERT INTO nowhere VALUES (?)`); err == nil || !strings.Contains(err.Error(), "no such table: nowhere") {
-		t.Errorf("preparing for a missing table: err = %v", err)
-	}
-	st, err := c.prepare(`INSERT INTO temp.handle_test VALUES (?, ?)`)
+	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer st.close()
-	if st.params != 2 {
-		t.Errorf("params = %d, want 2", st.params)
-	}
-	if err := st.int(3, 1); err == nil || !strings.Contains(err.Error(), "parameter 3") {
-		t.Errorf("binding a third parameter: err = %v", err)
-	}
-	if err := st.row(2); err != nil {
+	defer tx.Rollback() // before conn.Close, which waits for it
+	long := strings.Repeat("y", 10000)
+	err = conn.Raw(func(dc any) error {
+		c, err := rawConnOf(dc)
+		if err != nil {
+			return fmt.Errorf("the driver's handle: %w", err)
+		}
+		if _, err := c.prepare(`INSERT INTO nowhere VALUES (?)`); err == nil || !strings.Contains(err.Error(), "no such table: nowhere") {
+			t.Errorf("preparing for a missing table: err = %v", err)
+		}
+		st, err := c.prepare(`INSERT INTO temp.handle_test VALUES (?, ?)`)
+		if err != nil {
+			return err
+		}
+		defer st.close()
+		if st.params != 2 {
+			t.Errorf("params = %d, want 2", st.params)
+		}
+		if err := st.int(3, 1); err == nil || !strings.Contains(err.Error(), "parameter 3") {
+			t.Errorf("binding a third parameter: err = %v", err)
+		}
+		if err := st.row(2); err != nil {
+			return err
+		}
+		if err := st.text(1, "abc"); err == nil {
+			t.Error("text longer than the row announced was bound")
+		}
+		// Empty text first (before the buffer ever grew), then text that
+		// makes it grow.
+		for i, v := range []string{"", "x", long} {
+			if err := errors.Join(st.row(len(v)), st.int(1, int64(i)), st.text(2, v), st.exec()); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
-	if err := st.text(1, "abc"); err == nil {
-		t.Error("text longer than the row announced was bound")
-	}
-	for i, want := range []string{"x", strings.Repeat("y", 10000)} {
-		if err := st.row(len(want)); err != nil {
-			t.Fatal(err)
-		}
-		if err := st.int(1, int64(i)); err != nil {
-			t.Fatal(err)
-		}
-		if err := st.text(2, want); err != nil {
-			t.Fatal(err)
-		}
-		if err := st.exec(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	var n int
-	var long string
-	if err := conn.QueryRowContext(ctx, `SELECT count(*), max(b) FROM temp.handle_test`).Scan(&n, &long); err != nil {
+	var n, empty int
+	var longest string
+	if err := tx.QueryRowContext(ctx, `SELECT count(*), max(b), sum(b = '') FROM temp.handle_test`).Scan(&n, &longest, &empty); err != nil {
 		t.Fatal(err)
 	}
-	if n != 2 || long != strings.Repeat("y", 10000) {
-		t.Errorf("read back %d rows, longest %d bytes", n, len(long))
+	if n != 3 || empty != 1 || longest != long {
+		t.Errorf("in the transaction: %d rows, %d empty (not NULL), longest %d bytes; want 3, 1, %d", n, empty, len(longest), len(long))
+	}
+	if err := tx.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	if err := conn.QueryRowContext(ctx, `SELECT count(*) FROM temp.handle_test`).Scan(&n); err != nil || n != 0 {
+		t.Errorf("after the rollback: %d rows (%v), want none", n, err)
 	}
 
 	for _, v := range []any{nil, struct{}{}, &struct{ db uintptr }{}, db} {
@@ -108,7 +124,13 @@ func TestStagingWaysStoreTheSame(t *testing.T) {
 		sentiment, typeof(sentiment), crisis, priority, listening, reasons, status, direction`
 	stored := map[bool][][]any{}
 	for _, driver := range []bool{false, true} {
-		s, _ := openTest(t)
+		var logs bytes.Buffer
+		s, err := Open(context.Background(), filepath.Join(t.TempDir(), "branchline.db"),
+			WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
 		s.driverStaging = driver
 		ctx := context.Background()
 		l := mustLocation(t, s)
@@ -118,6 +140,9 @@ func TestStagingWaysStoreTheSame(t *testing.T) {
 		}
 		if res.Inserted != len(batch) {
 			t.Fatalf("driver staging %v: %+v", driver, res)
+		}
+		if strings.Contains(logs.String(), "through the driver") {
+			t.Fatalf("the handle could not be had: %s", logs.String())
 		}
 		db, _ := s.r.DB()
 		rows, err := db.QueryContext(ctx, `SELECT `+cols+` FROM messages ORDER BY id`)

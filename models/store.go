@@ -36,9 +36,9 @@ type Store struct {
 	path          string
 	now           func() time.Time
 	log           *slog.Logger
-	// rawOnce warns once that bulk inserts cannot use the connection's
-	// own handle; driverStaging makes them not use it (tests).
-	rawOnce       sync.Once
+	// noHandleOnce warns once that bulk inserts cannot have the
+	// connection's own handle; driverStaging makes them not use it (tests).
+	noHandleOnce  sync.Once
 	driverStaging bool
 	// The IDs of customers and conversations bulk inserts met.
 	customerIDs     idCache[customerKey]
@@ -184,9 +184,10 @@ func (s *Store) write(ctx context.Context, fn func(tx *gorm.DB) error) error {
 // the connection's settings eased for the one transaction:
 //
 //   - the foreign-key checks are off: every reference fn stores it has
-//     just found or made itself in the same transaction (and checks), and
-//     with the checks on SQLite must also keep a statement journal; the two
-//     cost a sixth of an import;
+//     found or made itself, in the same transaction or (customers and
+//     conversations, which are never deleted) in one committed before
+//     (idcache.go), and checked; with the checks on SQLite must also keep a
+//     statement journal; the two cost a sixth of an import;
 //   - the commit does not wait for the disk (synchronous NORMAL): the
 //     caller's next ordinary commit (the poll's cursor, the import's audit
 //     entry) syncs the write-ahead log up to and past these rows, so a
@@ -196,8 +197,9 @@ func (s *Store) write(ctx context.Context, fn func(tx *gorm.DB) error) error {
 //
 // The writer connection is held throughout, so no other write runs with
 // these settings, and it is dropped rather than handed back if they cannot
-// be restored.
-func (s *Store) writeBulk(ctx context.Context, fn func(tx *gorm.DB, raw *rawConn) error) error {
+// be restored. fn's withHandle runs a function with the connection's own
+// SQLite handle (rawConn) inside the transaction.
+func (s *Store) writeBulk(ctx context.Context, fn func(tx *gorm.DB, withHandle handleFunc) error) error {
 	return s.w.WithContext(ctx).Connection(func(conn *gorm.DB) (err error) {
 		committed := false
 		defer func() {
@@ -216,23 +218,21 @@ func (s *Store) writeBulk(ctx context.Context, fn func(tx *gorm.DB, raw *rawConn
 		if err := conn.Exec("PRAGMA foreign_keys = OFF; PRAGMA synchronous = NORMAL").Error; err != nil {
 			return err
 		}
-		// The connection's own SQLite handle, for statements the driver
-		// would prepare again on every execution; nil if it cannot be had.
-		var raw *rawConn
+		withHandle := func(func(rawConn) error) error { return errNoHandle }
 		if sqlConn, ok := conn.Statement.ConnPool.(*sql.Conn); ok {
-			if e := sqlConn.Raw(func(dc any) error {
-				c, err := rawConnOf(dc)
-				if err == nil {
-					raw = &c
-				}
-				return err
-			}); e != nil {
-				s.rawOnce.Do(func() {
-					s.log.Warn("bulk write: the SQLite handle cannot be had; staging rows through the driver", "err", e)
+			// Inside Raw, database/sql lets nothing else use the
+			// connection (not even a rollback on cancellation) or close it.
+			withHandle = func(f func(rawConn) error) error {
+				return sqlConn.Raw(func(dc any) error {
+					c, err := rawConnOf(dc)
+					if err != nil {
+						return fmt.Errorf("%w: %w", errNoHandle, err)
+					}
+					return f(c)
 				})
 			}
 		}
-		err = conn.Transaction(func(tx *gorm.DB) error { return fn(tx, raw) })
+		err = conn.Transaction(func(tx *gorm.DB) error { return fn(tx, withHandle) })
 		committed = err == nil
 		return err
 	})

@@ -144,7 +144,7 @@ func TestWriterSettingsBackAfterBulkInsert(t *testing.T) {
 	}
 	restored("after a bulk insert")
 	boom := errors.New("boom")
-	err := s.writeBulk(ctx, func(tx *gorm.DB, _ *rawConn) error {
+	err := s.writeBulk(ctx, func(tx *gorm.DB, _ handleFunc) error {
 		if fk, sync := settings(tx); fk != 0 || sync != 1 {
 			t.Errorf("inside writeBulk: foreign_keys = %d, synchronous = %d, want 0 and 1 (NORMAL)", fk, sync)
 		}
