@@ -477,29 +477,6 @@ func TestGoToSocialFindsRepliesShownDifferently(t *testing.T) {
 	}
 }
 
-// pollForID polls from cursor until the item with platform ID id is
-// there, as pollFor does, and returns it; other items are left out.
-func pollForID(t *testing.T, ch channels.Channel, acc channels.Account, cursor, id string) channels.Item {
-	t.Helper()
-	deadline := time.NewTimer(20 * time.Second)
-	defer deadline.Stop()
-	tick := time.NewTicker(100 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		items, _, _ := pollAll(t, ch, acc, cursor)
-		for _, it := range items {
-			if it.PlatformID == id {
-				return it
-			}
-		}
-		select {
-		case <-deadline.C:
-			t.Fatalf("polled %+v, none of them %s", items, id)
-		case <-tick.C:
-		}
-	}
-}
-
 // pollFor polls from cursor until want items of this test (their text
 // holds its nonce) are there, waiting at most 20 seconds, and returns this
 // test's items from the last poll. The server makes notifications in the
@@ -549,9 +526,11 @@ func TestGoToSocialOutboxDoesNotRepostAfterCrash(t *testing.T) {
 	cursor := caughtUp(t, ch, zork)
 	nonce := strconv.FormatInt(time.Now().UnixNano(), 36)
 	question := turtleWrites(t, fmt.Sprintf("@the_mighty_zork do you cater for 40 people? (e2e %s)", nonce), "public", "")
-	// Only this test's mention: an earlier test's notification can still
-	// be made after caughtUp.
-	it := pollForID(t, ch, zork, cursor, question)
+	items, _ := pollFor(t, ch, zork, cursor, nonce, 1)
+	if len(items) != 1 || items[0].PlatformID != question {
+		t.Fatalf("polled %+v, want %s", items, question)
+	}
+	it := items[0]
 
 	// The store: a location, the Mastodon account, the message polled and
 	// a reply queued.
