@@ -157,16 +157,12 @@ func (s *Store) InsertInbound(ctx context.Context, locationID int64, batch []Inb
 			}
 			rows[i] = r
 		}
-		err = errNoHandle
-		if !s.driverStaging {
-			err = withHandle(func(c rawConn) error { return stageRaw(c, rows) })
-		}
-		if errors.Is(err, errNoHandle) {
-			if !s.driverStaging {
-				s.noHandleOnce.Do(func() {
-					s.log.Warn("bulk insert: staging rows through the driver, more slowly", "err", err)
-				})
-			}
+		if s.driverStaging {
+			err = stageThroughDriver(ctx, pool, rows)
+		} else if err = withHandle(func(c rawConn) error { return stageRaw(c, rows) }); errors.Is(err, errNoHandle) {
+			s.noHandleOnce.Do(func() {
+				s.log.Warn("bulk insert: staging rows through the driver, more slowly", "err", err)
+			})
 			err = stageThroughDriver(ctx, pool, rows)
 		}
 		if err != nil {
@@ -326,14 +322,16 @@ func (r *stagedRow) textLen() int {
 // stagingColumns is how many values a staging row has.
 const stagingColumns = 19
 
-// stagingRowSQL stages one row, in stagedRow's order.
-var stagingRowSQL = "INSERT INTO temp.inbound_staging VALUES (" +
-	strings.TrimSuffix(strings.Repeat("?, ", stagingColumns), ", ") + ")"
+// stagingSQL(n) stages n rows, each in stagedRow's order.
+func stagingSQL(n int) string {
+	row := "(" + strings.TrimSuffix(strings.Repeat("?, ", stagingColumns), ", ") + ")"
+	return "INSERT INTO temp.inbound_staging VALUES " + strings.TrimSuffix(strings.Repeat(row+", ", n), ", ")
+}
 
 // stageRaw stages rows with one statement prepared once on the
 // connection's own handle (see rawConn).
 func stageRaw(c rawConn, rows []stagedRow) error {
-	st, err := c.prepare(stagingRowSQL)
+	st, err := c.prepare(stagingSQL(1))
 	if err != nil {
 		return err
 	}
@@ -372,10 +370,9 @@ const driverStagingRows = 4
 
 // driverStagingSQL[n] stages n rows through the driver.
 var driverStagingSQL = func() []string {
-	row := "(" + strings.TrimSuffix(strings.Repeat("?, ", stagingColumns), ", ") + ")"
 	out := make([]string, driverStagingRows+1)
 	for n := 1; n <= driverStagingRows; n++ {
-		out[n] = "INSERT INTO temp.inbound_staging VALUES " + strings.TrimSuffix(strings.Repeat(row+", ", n), ", ")
+		out[n] = stagingSQL(n)
 	}
 	return out
 }()

@@ -201,10 +201,11 @@ func (s *Store) write(ctx context.Context, fn func(tx *gorm.DB) error) error {
 // SQLite handle (rawConn) inside the transaction.
 func (s *Store) writeBulk(ctx context.Context, fn func(tx *gorm.DB, withHandle handleFunc) error) error {
 	return s.w.WithContext(ctx).Connection(func(conn *gorm.DB) (err error) {
+		sqlConn, _ := conn.Statement.ConnPool.(*sql.Conn)
 		committed := false
 		defer func() {
 			if e := restoreWriterSettings(conn); e != nil {
-				if sqlConn, ok := conn.Statement.ConnPool.(*sql.Conn); ok {
+				if sqlConn != nil {
 					_ = sqlConn.Raw(func(any) error { return driver.ErrBadConn })
 				}
 				if committed {
@@ -219,7 +220,7 @@ func (s *Store) writeBulk(ctx context.Context, fn func(tx *gorm.DB, withHandle h
 			return err
 		}
 		withHandle := func(func(rawConn) error) error { return errNoHandle }
-		if sqlConn, ok := conn.Statement.ConnPool.(*sql.Conn); ok {
+		if sqlConn != nil {
 			// Inside Raw, database/sql lets nothing else use the
 			// connection (not even a rollback on cancellation) or close it.
 			withHandle = func(f func(rawConn) error) error {
