@@ -61,6 +61,7 @@ const BusyTimeout = 10 * time.Second
 // Open opens (creating if needed) the database at path and brings its
 // schema up to date.
 func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
+	keepAllocatorPages()
 	s := &Store{path: path, now: time.Now, log: slog.New(slog.DiscardHandler)}
 	for _, o := range opts {
 		o(s)

@@ -1,0 +1,41 @@
+package models
+
+import (
+	"sync"
+
+	"modernc.org/libc"
+)
+
+// SQLite (modernc.org/sqlite) allocates through modernc.org/libc, whose
+// allocator (modernc.org/memory) hands out blocks of each power-of-two
+// size class from 1 MiB pages mapped for that class, and unmaps a page as
+// soon as its last block is freed. A short-lived allocation of a class no
+// other live block uses (a B-tree balance's scratch space, 48 KiB with 8
+// KiB pages, is one on every page split) therefore maps a page, faults it
+// in and unmaps it again each time: on a virtual machine, where munmap
+// stops every CPU to flush its TLB, that was up to a quarter of an
+// import's time, depending only on which other blocks happened to be live
+// (BenchmarkImport: 45,000 munmap calls per 100,000 messages in one build,
+// 3,500 in another).
+//
+// keepAllocatorPages keeps one block of every size class allocated for the
+// life of the process, so that each class always has a mapped page to
+// reuse. It costs one 1 MiB mapping per class, of which a few KiB are ever
+// touched.
+func keepAllocatorPages() { keepPagesOnce.Do(keepPages) }
+
+var keepPagesOnce sync.Once
+
+// minClassLog and maxClassLog bound the size classes' logarithms: 16
+// bytes to the largest block the allocator does not map on its own (256
+// KiB, a quarter of its page).
+const minClassLog, maxClassLog = 4, 18
+
+func keepPages() {
+	tls := libc.NewTLS()
+	defer tls.Close()
+	for log := minClassLog; log <= maxClassLog; log++ {
+		// Never freed. A failed allocation only leaves that class as it was.
+		libc.Xmalloc(tls, uint64(1)<<log)
+	}
+}
