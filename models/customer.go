@@ -67,7 +67,7 @@ func (s *Store) CustomerHistory(ctx context.Context, customerID int64, limit int
 	var rows []MessageRow
 	err = s.read(ctx).Table("messages m").Select(messageRowSelect).
 		Joins("JOIN accounts a ON a.id = m.account_id").
-		Where("m.customer_id IN ?", ids).Order("m.created_at DESC, m.id DESC").
+		Where("m.customer_id IN ?", ids).Order("m.created_ms DESC, m.id DESC").
 		Limit(clampLimit(limit, 50, 1000)).Scan(&rows).Error
 	return rows, err
 }

@@ -293,6 +293,10 @@ func TestDirectMessageConversationsAreOneRow(t *testing.T) {
 	if err := s.MarkSent(ctx, r.ID, "remote-1", "posted"); err != nil {
 		t.Fatal(err)
 	}
+	if n, _ := s.CountMessages(ctx, "out"); n != 1 {
+		t.Fatalf("%d outbound messages after the reply, want 1", n)
+	}
+	checkSortKeys(t, s) // the reply's, stored through GORM, too
 	for _, id := range res.IDs[:3] {
 		if m, _ := s.MessageByID(ctx, id); m.Status != StatusAnswered || m.AnsweredAt == nil {
 			t.Errorf("dm %d after the reply: %s", id, m.Status)

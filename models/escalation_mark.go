@@ -73,7 +73,7 @@ type EscalationCandidate struct {
 // first, at most limit.
 func (s *Store) Unescalated(ctx context.Context, before time.Time, crisis bool, minPriority, limit int) ([]EscalationCandidate, error) {
 	pick := []string{}
-	args := []any{StatusOpen, before.UTC()}
+	args := []any{StatusOpen, SortMillis(before)}
 	if crisis {
 		pick = append(pick, "m.crisis <> ''")
 	}
@@ -91,9 +91,9 @@ func (s *Store) Unescalated(ctx context.Context, before time.Time, crisis bool, 
 	var out []EscalationCandidate
 	err := s.read(ctx).Raw(`SELECT m.id, m.created_at, m.crisis, m.priority, m.text, m.author_name AS author, a.platform
 		FROM messages m JOIN accounts a ON a.id = m.account_id
-		WHERE m.direction = 'in' AND m.needs_response AND m.status = ? AND m.created_at < ? AND `+where+`
+		WHERE m.direction = 'in' AND m.needs_response AND m.status = ? AND m.created_ms < ? AND `+where+`
 		AND NOT EXISTS (SELECT 1 FROM message_escalations e WHERE e.message_id = m.id)
-		ORDER BY m.created_at LIMIT ?`, append(args, clampLimit(limit, 100, 1000))...).Scan(&out).Error
+		ORDER BY m.created_ms, m.id LIMIT ?`, append(args, clampLimit(limit, 100, 1000))...).Scan(&out).Error
 	if err != nil {
 		return nil, fmt.Errorf("messages to escalate: %w", err)
 	}

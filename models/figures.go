@@ -27,12 +27,12 @@ type FigureRow struct {
 const figureRowsSQL = `SELECT m.created_at, m.needs_response, m.status, a.platform, m.stage, m.department, m.sentiment,
 	m.answered_at
 	FROM messages m JOIN accounts a ON a.id = m.account_id
-	WHERE m.direction = 'in' AND m.created_at >= ? AND m.created_at < ?
-	ORDER BY m.created_at`
+	WHERE m.direction = 'in' AND m.created_ms >= ? AND m.created_ms < ?
+	ORDER BY m.created_ms, m.id`
 
 // FigureRows lists the inbound messages posted in [from, to).
 func (s *Store) FigureRows(ctx context.Context, from, to time.Time) ([]FigureRow, error) {
-	rows, err := s.read(ctx).Raw(figureRowsSQL, from.UTC(), to.UTC()).Rows()
+	rows, err := s.read(ctx).Raw(figureRowsSQL, SortMillis(from), SortMillis(to)).Rows()
 	if err != nil {
 		return nil, fmt.Errorf("read messages for figures: %w", err)
 	}

@@ -52,46 +52,57 @@ var ErrBadCursor = errors.New("invalid cursor")
 
 // Cursor is the position of a row in the newest-first order.
 func Cursor(m Message) string {
-	raw := strconv.FormatInt(m.CreatedAt.UTC().UnixNano(), 10) + ":" + strconv.FormatInt(m.ID, 10)
+	raw := strconv.FormatInt(sortKey(m)*1e6, 10) + ":" + strconv.FormatInt(m.ID, 10)
 	return base64.RawURLEncoding.EncodeToString([]byte(raw))
 }
 
 // urgencyCursor is the position of a row in the urgency order.
 func urgencyCursor(m Message) string {
-	raw := "u:" + strconv.Itoa(m.Priority) + ":" + strconv.FormatInt(m.CreatedAt.UTC().UnixNano(), 10) + ":" + strconv.FormatInt(m.ID, 10)
+	raw := "u:" + strconv.Itoa(m.Priority) + ":" + strconv.FormatInt(sortKey(m)*1e6, 10) + ":" + strconv.FormatInt(m.ID, 10)
 	return base64.RawURLEncoding.EncodeToString([]byte(raw))
 }
 
-func parseCursor(c string) (time.Time, int64, error) {
+// sortKey is the time m sorts by: its stored key, else its time's.
+func sortKey(m Message) int64 {
+	if m.CreatedMs != 0 {
+		return m.CreatedMs
+	}
+	return SortMillis(m.CreatedAt)
+}
+
+// A cursor holds its row's sort key in nanoseconds (as cursors made before
+// the key held the row's time); parsing gives the key back in
+// milliseconds.
+func parseCursor(c string) (int64, int64, error) {
 	raw, err := base64.RawURLEncoding.DecodeString(c)
 	if err != nil {
-		return time.Time{}, 0, fmt.Errorf("%w %q", ErrBadCursor, c)
+		return 0, 0, fmt.Errorf("%w %q", ErrBadCursor, c)
 	}
 	ts, id, ok := strings.Cut(string(raw), ":")
 	if !ok {
-		return time.Time{}, 0, fmt.Errorf("%w %q", ErrBadCursor, c)
+		return 0, 0, fmt.Errorf("%w %q", ErrBadCursor, c)
 	}
 	ns, err1 := strconv.ParseInt(ts, 10, 64)
 	n, err2 := strconv.ParseInt(id, 10, 64)
 	if err1 != nil || err2 != nil || n <= 0 {
-		return time.Time{}, 0, fmt.Errorf("%w %q", ErrBadCursor, c)
+		return 0, 0, fmt.Errorf("%w %q", ErrBadCursor, c)
 	}
-	return time.Unix(0, ns).UTC(), n, nil
+	return SortMillis(time.Unix(0, ns)), n, nil
 }
 
-func parseUrgencyCursor(c string) (int, time.Time, int64, error) {
+func parseUrgencyCursor(c string) (int, int64, int64, error) {
 	raw, err := base64.RawURLEncoding.DecodeString(c)
 	parts := strings.Split(string(raw), ":")
 	if err != nil || len(parts) != 4 || parts[0] != "u" {
-		return 0, time.Time{}, 0, fmt.Errorf("%w %q (not from an urgency-ordered page)", ErrBadCursor, c)
+		return 0, 0, 0, fmt.Errorf("%w %q (not from an urgency-ordered page)", ErrBadCursor, c)
 	}
 	p, err1 := strconv.Atoi(parts[1])
 	ns, err2 := strconv.ParseInt(parts[2], 10, 64)
 	n, err3 := strconv.ParseInt(parts[3], 10, 64)
 	if err1 != nil || err2 != nil || err3 != nil || n <= 0 {
-		return 0, time.Time{}, 0, fmt.Errorf("%w %q", ErrBadCursor, c)
+		return 0, 0, 0, fmt.Errorf("%w %q", ErrBadCursor, c)
 	}
-	return p, time.Unix(0, ns).UTC(), n, nil
+	return p, SortMillis(time.Unix(0, ns)), n, nil
 }
 
 // awaitingSQL is the messages_awaiting and messages_urgency indexes' own
@@ -121,8 +132,8 @@ func (s *Store) planFilter(ctx context.Context, q InboxQuery) (filterPlan, error
 		if q.Filter == FilterOver72h {
 			age = 72 * time.Hour
 		}
-		return filterPlan{index: "messages_awaiting", where: awaitingSQL + " AND m.created_at < ?",
-			args: []any{s.Now().Add(-age)}, awaiting: true}, nil
+		return filterPlan{index: "messages_awaiting", where: awaitingSQL + " AND m.created_ms < ?",
+			args: []any{SortMillis(s.Now().Add(-age))}, awaiting: true}, nil
 	case FilterMine:
 		if q.StaffID == 0 {
 			return filterPlan{}, fmt.Errorf("inbox filter %q needs the member of staff whose conversations to list", q.Filter)
@@ -158,12 +169,12 @@ func (p filterPlan) dmConversations(urgency bool) string {
 		// A newer inbound message in the conversation: a short range of
 		// its index from this message's time on.
 		return ` AND (m.kind <> 'dm' OR NOT EXISTS (SELECT 1 FROM messages m2 INDEXED BY messages_conversation
-			WHERE m2.conversation_id = m.conversation_id AND m2.created_at >= m.created_at AND m2.direction = 'in'
-			AND (m2.created_at > m.created_at OR m2.id > m.id)))`
+			WHERE m2.conversation_id = m.conversation_id AND m2.created_ms >= m.created_ms AND m2.direction = 'in'
+			AND (m2.created_ms > m.created_ms OR m2.id > m.id)))`
 	}
-	before := "(m2.created_at > m.created_at OR (m2.created_at = m.created_at AND m2.id > m.id))"
+	before := "(m2.created_ms > m.created_ms OR (m2.created_ms = m.created_ms AND m2.id > m.id))"
 	if urgency {
-		before = "(m2.priority > m.priority OR (m2.priority = m.priority AND (m2.created_at < m.created_at OR (m2.created_at = m.created_at AND m2.id < m.id))))"
+		before = "(m2.priority > m.priority OR (m2.priority = m.priority AND (m2.created_ms < m.created_ms OR (m2.created_ms = m.created_ms AND m2.id < m.id))))"
 	}
 	return ` AND (m.kind <> 'dm' OR NOT EXISTS (SELECT 1 FROM messages m2 INDEXED BY messages_awaiting_dm
 		WHERE m2.conversation_id = m.conversation_id AND m2.direction = 'in' AND m2.kind = 'dm' AND m2.needs_response = 1
@@ -257,10 +268,10 @@ func (s *Store) Inbox(ctx context.Context, q InboxQuery) ([]MessageRow, string, 
 			if err != nil {
 				return nil, "", err
 			}
-			sqlText += ` AND (m.priority < ? OR (m.priority = ? AND (m.created_at > ? OR (m.created_at = ? AND m.id > ?))))`
+			sqlText += ` AND (m.priority < ? OR (m.priority = ? AND (m.created_ms > ? OR (m.created_ms = ? AND m.id > ?))))`
 			args = append(args, p, p, at, at, id)
 		}
-		sqlText += ` ORDER BY m.priority DESC, m.created_at, m.id LIMIT ?`
+		sqlText += ` ORDER BY m.priority DESC, m.created_ms, m.id LIMIT ?`
 	default:
 		sqlText = `SELECT ` + messageRowSelect + ` FROM ` + plan.from(false) + `
 			JOIN accounts a ON a.id = m.account_id
@@ -270,10 +281,10 @@ func (s *Store) Inbox(ctx context.Context, q InboxQuery) ([]MessageRow, string, 
 			if err != nil {
 				return nil, "", err
 			}
-			sqlText += ` AND (m.created_at < ? OR (m.created_at = ? AND m.id < ?))`
+			sqlText += ` AND (m.created_ms < ? OR (m.created_ms = ? AND m.id < ?))`
 			args = append(args, at, at, id)
 		}
-		sqlText += ` ORDER BY m.created_at DESC, m.id DESC LIMIT ?`
+		sqlText += ` ORDER BY m.created_ms DESC, m.id DESC LIMIT ?`
 	}
 	args = append(args, limit)
 	var rows []MessageRow
@@ -325,7 +336,7 @@ func (s *Store) searchWithinFilter(ctx context.Context, plan filterPlan, match, 
 	// would start a full-text query per candidate, a few milliseconds each.
 	var rows []MessageRow
 	err := s.read(ctx).Raw(`WITH c(id) AS MATERIALIZED (
-			SELECT m.id FROM `+from+` WHERE `+cond+` ORDER BY m.created_at DESC, m.id DESC LIMIT ?
+			SELECT m.id FROM `+from+` WHERE `+cond+` ORDER BY m.created_ms DESC, m.id DESC LIMIT ?
 		), hits(id) AS (
 			SELECT f.rowid FROM messages_fts f WHERE messages_fts MATCH ? AND +f.rowid IN c ORDER BY f.rowid DESC LIMIT ?
 		)

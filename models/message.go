@@ -50,6 +50,9 @@ type Message struct {
 	Reasons        string
 	Status         string
 	AnsweredAt     *time.Time
+	// CreatedMs is CreatedAt in Unix milliseconds (SortMillis), the key
+	// the indexes on time sort by; BeforeCreate sets it.
+	CreatedMs int64
 }
 
 // Triaged is what triage decided about a message, ready to store.
@@ -224,7 +227,7 @@ func (s *Store) InsertInbound(ctx context.Context, locationID int64, batch []Inb
 // stagingDDL is the temporary table an import batch passes through.
 const stagingDDL = `CREATE TEMP TABLE IF NOT EXISTS inbound_staging (
 	conversation_id, account_id, customer_id, platform_id, kind, author_name, author_id, text, rating,
-	created_at, source, needs_response, stage, department, sentiment, crisis, priority, listening, reasons)`
+	created_at, source, needs_response, stage, department, sentiment, crisis, priority, listening, reasons, created_ms)`
 
 // readBackInserted fills res from the rows above the old largest ID
 // (before), for a batch some of whose rows were already stored: it reports
@@ -280,6 +283,7 @@ type stagedRow struct {
 	crisis                  string
 	priority                int64
 	listening, reasons      string
+	createdMs               int64
 }
 
 // stageRow makes m's staging row, making here the checks the database
@@ -305,7 +309,7 @@ func stageRow(m Inbound, accounts map[string]int64, customers map[customerKey]in
 		authorName: m.AuthorName, authorID: m.AuthorID, text: m.Text, rating: int64(m.Rating),
 		createdAt: sqlTime(m.CreatedAt), source: m.Source, stage: t.Stage, department: t.Department,
 		sentiment: t.Sentiment, crisis: t.Crisis, priority: int64(t.Priority),
-		listening: orJSON(t.Listening, "[]"), reasons: orJSON(t.Reasons, "[]")}
+		listening: orJSON(t.Listening, "[]"), reasons: orJSON(t.Reasons, "[]"), createdMs: SortMillis(m.CreatedAt)}
 	if t.NeedsResponse {
 		r.needsResponse = 1
 	}
@@ -320,7 +324,7 @@ func (r *stagedRow) textLen() int {
 }
 
 // stagingColumns is how many values a staging row has.
-const stagingColumns = 19
+const stagingColumns = 20
 
 // stagingSQL(n) stages n rows, each in stagedRow's order.
 func stagingSQL(n int) string {
@@ -353,7 +357,7 @@ func stageRaw(c rawConn, rows []stagedRow) error {
 			st.text(8, r.text), st.int(9, r.rating), st.text(10, r.createdAt), st.text(11, r.source),
 			st.int(12, r.needsResponse), st.text(13, r.stage), st.text(14, r.department),
 			st.float(15, r.sentiment), st.text(16, r.crisis), st.int(17, r.priority),
-			st.text(18, r.listening), st.text(19, r.reasons)); err != nil {
+			st.text(18, r.listening), st.text(19, r.reasons), st.int(20, r.createdMs)); err != nil {
 			return fmt.Errorf("message %s: %w", r.platformID, err)
 		}
 		if err := st.exec(); err != nil {
@@ -389,7 +393,7 @@ func stageThroughDriver(ctx context.Context, pool gorm.ConnPool, rows []stagedRo
 		}
 		args = append(args, r.conv, r.account, cust, r.platformID, r.kind, r.authorName, r.authorID, r.text,
 			r.rating, r.createdAt, r.source, r.needsResponse, r.stage, r.department, r.sentiment, r.crisis,
-			r.priority, r.listening, r.reasons)
+			r.priority, r.listening, r.reasons, r.createdMs)
 		if len(args) < cap(args) && i < len(rows)-1 {
 			continue
 		}
@@ -410,10 +414,24 @@ func stageThroughDriver(ctx context.Context, pool gorm.ConnPool, rows []stagedRo
 // skipped row is one already stored.
 const insertFromStagingSQL = `INSERT OR IGNORE INTO messages (conversation_id, account_id, customer_id, direction, platform_id, kind,
 	author_name, author_id, text, rating, created_at, received_at, source, needs_response, stage, department,
-	sentiment, crisis, priority, listening, reasons, status)
+	sentiment, crisis, priority, listening, reasons, status, created_ms)
 	SELECT conversation_id, account_id, customer_id, 'in', platform_id, kind, author_name, author_id, text, rating,
-		created_at, ?, source, needs_response, stage, department, sentiment, crisis, priority, listening, reasons, 'open'
+		created_at, ?, source, needs_response, stage, department, sentiment, crisis, priority, listening, reasons, 'open', created_ms
 	FROM temp.inbound_staging WHERE true ORDER BY rowid`
+
+// SortMillis is t as a message's sort key (Message.CreatedMs): Unix
+// milliseconds, rounded to the nearest as SQLite rounds the times it
+// reads (migration 9 computes the key of older rows from their text).
+func SortMillis(t time.Time) int64 {
+	return t.Unix()*1000 + int64((t.Nanosecond()+500_000)/1_000_000)
+}
+
+// BeforeCreate gives a message created through GORM (replies sent) its
+// sort key.
+func (m *Message) BeforeCreate(*gorm.DB) error {
+	m.CreatedMs = SortMillis(m.CreatedAt)
+	return nil
+}
 
 // sqlTimeLayout is how the driver writes times; stored times compare and
 // sort as text whichever way they were written.
@@ -684,7 +702,7 @@ func (s *Store) ConversationMessages(ctx context.Context, conversationID int64, 
 	limit = clampLimit(limit, 200, 2000)
 	err := s.read(ctx).Raw(`SELECT * FROM (SELECT `+messageRowSelect+` FROM messages m
 		JOIN accounts a ON a.id = m.account_id
-		WHERE m.conversation_id = ? ORDER BY m.created_at DESC, m.id DESC LIMIT ?) ORDER BY created_at, id`,
+		WHERE m.conversation_id = ? ORDER BY m.created_ms DESC, m.id DESC LIMIT ?) ORDER BY created_ms, id`,
 		conversationID, limit).Scan(&rows).Error
 	return rows, err
 }

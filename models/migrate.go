@@ -359,6 +359,31 @@ var migrations = []migration{
 			counts BLOB NOT NULL
 		) WITHOUT ROWID`,
 	}},
+	{9, "messages sorted by integer time", []string{
+		// A message's time as Unix milliseconds (rounded to the nearest,
+		// as SQLite reads created_at), the key every index on time sorts
+		// by: 8 bytes or fewer instead of created_at's 25 to 35 of text.
+		// Smaller index entries mean fewer pages to write on every import
+		// (BenchmarkImport: about a tenth faster). created_at stays the
+		// message's time for everything else.
+		`ALTER TABLE messages ADD COLUMN created_ms INTEGER NOT NULL DEFAULT 0`,
+		`UPDATE messages SET created_ms = coalesce(CAST(round((julianday(created_at) - 2440587.5) * 86400000.0) AS INTEGER), 0)`,
+		`DROP INDEX messages_awaiting`,
+		`DROP INDEX messages_inbound`,
+		`DROP INDEX messages_conversation`,
+		`DROP INDEX messages_customer`,
+		`DROP INDEX messages_urgency`,
+		`DROP INDEX messages_awaiting_dm`,
+		`CREATE INDEX messages_awaiting ON messages(created_ms DESC, id DESC)
+			WHERE direction = 'in' AND needs_response = 1 AND status IN ('open', 'replying')`,
+		`CREATE INDEX messages_inbound ON messages(direction, created_ms DESC, id DESC)`,
+		`CREATE INDEX messages_conversation ON messages(conversation_id, created_ms)`,
+		`CREATE INDEX messages_customer ON messages(customer_id, created_ms)`,
+		`CREATE INDEX messages_urgency ON messages(priority DESC, created_ms, id)
+			WHERE direction = 'in' AND needs_response = 1 AND status IN ('open', 'replying')`,
+		`CREATE INDEX messages_awaiting_dm ON messages(conversation_id, priority DESC, created_ms, id)
+			WHERE direction = 'in' AND kind = 'dm' AND needs_response = 1 AND status IN ('open', 'replying')`,
+	}},
 }
 
 // SchemaVersion is the newest schema this build knows.

@@ -121,7 +121,7 @@ func TestStagingWaysStoreTheSame(t *testing.T) {
 	}
 	const cols = `conversation_id, account_id, customer_id, typeof(customer_id), platform_id, kind, author_name, author_id,
 		text, rating, typeof(rating), created_at, source, needs_response, stage, department,
-		sentiment, typeof(sentiment), crisis, priority, listening, reasons, status, direction`
+		sentiment, typeof(sentiment), crisis, priority, listening, reasons, status, direction, created_ms, typeof(created_ms)`
 	stored := map[bool][][]any{}
 	for _, driver := range []bool{false, true} {
 		var logs bytes.Buffer
@@ -144,6 +144,7 @@ func TestStagingWaysStoreTheSame(t *testing.T) {
 		if strings.Contains(logs.String(), "through the driver") {
 			t.Fatalf("the handle could not be had: %s", logs.String())
 		}
+		checkSortKeys(t, s)
 		db, _ := s.r.DB()
 		rows, err := db.QueryContext(ctx, `SELECT `+cols+` FROM messages ORDER BY id`)
 		if err != nil {

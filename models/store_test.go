@@ -470,6 +470,7 @@ func TestMigrationFromVersion1(t *testing.T) {
 	if l, err := s.Location(ctx); err != nil || l.Name != "Old Town" {
 		t.Fatalf("location = %+v, %v", l, err)
 	}
+	checkSortKeys(t, s)
 }
 
 // writeV1Fixture makes a database with schema version 1 only and a little
