@@ -8,8 +8,8 @@ import (
 
 // SQLite (modernc.org/sqlite) allocates through modernc.org/libc, whose
 // allocator (modernc.org/memory) hands out blocks of each power-of-two
-// size class from 1 MiB pages mapped for that class, and unmaps a page as
-// soon as its last block is freed. A short-lived allocation of a class no
+// size class from pages mapped for that class (1 MiB; 64 KiB on Windows),
+// and unmaps a page as soon as its last block is freed. A short-lived allocation of a class no
 // other live block uses (a B-tree balance's scratch space, 48 KiB with 8
 // KiB pages, is one on every page split) therefore maps a page, faults it
 // in and unmaps it again each time: on a virtual machine, where munmap
@@ -20,16 +20,16 @@ import (
 //
 // keepAllocatorPages keeps one block of every size class allocated for the
 // life of the process, so that each class always has a mapped page to
-// reuse. It costs one 1 MiB mapping per class, of which a few KiB are ever
-// touched.
+// reuse. It costs one page per class (15 MiB of address space in all),
+// resident only as far as SQLite's own use of the class reaches.
 func keepAllocatorPages() { keepPagesOnce.Do(keepPages) }
 
 var keepPagesOnce sync.Once
 
-// minClassLog and maxClassLog bound the size classes' logarithms: 16
-// bytes to the largest block the allocator does not map on its own (256
-// KiB, a quarter of its page).
-const minClassLog, maxClassLog = 4, 18
+// minClassLog and maxClassLog (allocpin_*.go) bound the size classes'
+// logarithms: 16 bytes to the largest block the allocator does not map on
+// its own, a quarter of its page.
+const minClassLog = 4
 
 func keepPages() {
 	tls := libc.NewTLS()

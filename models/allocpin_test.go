@@ -1,3 +1,5 @@
+//go:build unix
+
 package models
 
 import (
@@ -24,13 +26,17 @@ func TestAllocatorPagesStayMapped(t *testing.T) {
 		libc.Xmemset(tls, p, 1, size)
 		libc.Xfree(tls, p)
 	}
-	round() // the first use of the kept page may fault it in
+	// The kept page hands out its unused blocks before it reuses freed
+	// ones: the first rounds may fault in fresh memory of that page.
+	for range 20 {
+		round()
+	}
 	before := minorFaults(t)
 	for range rounds {
 		round()
 	}
 	// Each round on fresh memory would fault in size/4096 = 12 pages.
-	if n := minorFaults(t) - before; n > rounds {
+	if n := minorFaults(t) - before; n > rounds/4 {
 		t.Fatalf("%d page faults in %d rounds of malloc, fill and free: the allocator maps fresh memory each time", n, rounds)
 	}
 }

@@ -27,10 +27,13 @@ type FigureRow struct {
 const figureRowsSQL = `SELECT m.created_at, m.needs_response, m.status, a.platform, m.stage, m.department, m.sentiment,
 	m.answered_at
 	FROM messages m JOIN accounts a ON a.id = m.account_id
-	WHERE m.direction = 'in' AND m.created_ms >= ? AND m.created_ms < ?
+	WHERE m.direction = 'in' AND m.created_ms BETWEEN ? AND ?
 	ORDER BY m.created_ms, m.id`
 
-// FigureRows lists the inbound messages posted in [from, to).
+// FigureRows lists the inbound messages posted in [from, to). The sort
+// keys are rounded to the millisecond, so the query reads the keys of both
+// bounds and the exact times decide: a message half a millisecond before
+// midnight belongs to the day before, not to the first day asked for.
 func (s *Store) FigureRows(ctx context.Context, from, to time.Time) ([]FigureRow, error) {
 	rows, err := s.read(ctx).Raw(figureRowsSQL, SortMillis(from), SortMillis(to)).Rows()
 	if err != nil {
@@ -45,6 +48,9 @@ func (s *Store) FigureRows(ctx context.Context, from, to time.Time) ([]FigureRow
 		if err := rows.Scan(&r.CreatedAt, &r.NeedsResponse, &status, &r.Platform, &r.Stage, &r.Department, &r.Sentiment,
 			&answered); err != nil {
 			return nil, fmt.Errorf("read messages for figures: %w", err)
+		}
+		if r.CreatedAt.Before(from) || !r.CreatedAt.Before(to) {
+			continue
 		}
 		r.Dismissed = status == StatusDismissed
 		if answered.Valid {

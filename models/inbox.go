@@ -52,13 +52,13 @@ var ErrBadCursor = errors.New("invalid cursor")
 
 // Cursor is the position of a row in the newest-first order.
 func Cursor(m Message) string {
-	raw := strconv.FormatInt(sortKey(m)*1e6, 10) + ":" + strconv.FormatInt(m.ID, 10)
+	raw := "m" + strconv.FormatInt(sortKey(m), 10) + ":" + strconv.FormatInt(m.ID, 10)
 	return base64.RawURLEncoding.EncodeToString([]byte(raw))
 }
 
 // urgencyCursor is the position of a row in the urgency order.
 func urgencyCursor(m Message) string {
-	raw := "u:" + strconv.Itoa(m.Priority) + ":" + strconv.FormatInt(sortKey(m)*1e6, 10) + ":" + strconv.FormatInt(m.ID, 10)
+	raw := "um:" + strconv.Itoa(m.Priority) + ":" + strconv.FormatInt(sortKey(m), 10) + ":" + strconv.FormatInt(m.ID, 10)
 	return base64.RawURLEncoding.EncodeToString([]byte(raw))
 }
 
@@ -70,9 +70,9 @@ func sortKey(m Message) int64 {
 	return SortMillis(m.CreatedAt)
 }
 
-// A cursor holds its row's sort key in nanoseconds (as cursors made before
-// the key held the row's time); parsing gives the key back in
-// milliseconds.
+// A cursor holds its row's sort key, marked "m"; one made before there
+// was a key holds the row's time in nanoseconds, which parses to its key.
+// Either way parsing gives the key.
 func parseCursor(c string) (int64, int64, error) {
 	raw, err := base64.RawURLEncoding.DecodeString(c)
 	if err != nil {
@@ -82,27 +82,36 @@ func parseCursor(c string) (int64, int64, error) {
 	if !ok {
 		return 0, 0, fmt.Errorf("%w %q", ErrBadCursor, c)
 	}
-	ns, err1 := strconv.ParseInt(ts, 10, 64)
+	key, err1 := parseCursorKey(strings.CutPrefix(ts, "m"))
 	n, err2 := strconv.ParseInt(id, 10, 64)
 	if err1 != nil || err2 != nil || n <= 0 {
 		return 0, 0, fmt.Errorf("%w %q", ErrBadCursor, c)
 	}
-	return SortMillis(time.Unix(0, ns)), n, nil
+	return key, n, nil
+}
+
+// parseCursorKey reads a cursor's time: a sort key (ms), or nanoseconds.
+func parseCursorKey(v string, ms bool) (int64, error) {
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || ms {
+		return n, err
+	}
+	return SortMillis(time.Unix(0, n)), nil
 }
 
 func parseUrgencyCursor(c string) (int, int64, int64, error) {
 	raw, err := base64.RawURLEncoding.DecodeString(c)
 	parts := strings.Split(string(raw), ":")
-	if err != nil || len(parts) != 4 || parts[0] != "u" {
+	if err != nil || len(parts) != 4 || (parts[0] != "u" && parts[0] != "um") {
 		return 0, 0, 0, fmt.Errorf("%w %q (not from an urgency-ordered page)", ErrBadCursor, c)
 	}
 	p, err1 := strconv.Atoi(parts[1])
-	ns, err2 := strconv.ParseInt(parts[2], 10, 64)
+	key, err2 := parseCursorKey(parts[2], parts[0] == "um")
 	n, err3 := strconv.ParseInt(parts[3], 10, 64)
 	if err1 != nil || err2 != nil || err3 != nil || n <= 0 {
 		return 0, 0, 0, fmt.Errorf("%w %q", ErrBadCursor, c)
 	}
-	return p, SortMillis(time.Unix(0, ns)), n, nil
+	return p, key, n, nil
 }
 
 // awaitingSQL is the messages_awaiting and messages_urgency indexes' own

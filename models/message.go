@@ -51,7 +51,7 @@ type Message struct {
 	Status         string
 	AnsweredAt     *time.Time
 	// CreatedMs is CreatedAt in Unix milliseconds (SortMillis), the key
-	// the indexes on time sort by; BeforeCreate sets it.
+	// the indexes on time sort by. InsertInbound and BeforeCreate set it.
 	CreatedMs int64
 }
 
@@ -420,21 +420,25 @@ const insertFromStagingSQL = `INSERT OR IGNORE INTO messages (conversation_id, a
 	FROM temp.inbound_staging WHERE true ORDER BY rowid`
 
 // SortMillis is t as a message's sort key (Message.CreatedMs): Unix
-// milliseconds, rounded to the nearest as SQLite rounds the times it
-// reads (migration 9 computes the key of older rows from their text).
+// milliseconds, rounded to the nearest, half up, as SQLite rounds the
+// times it reads (migration 9 computes the key of older rows from their
+// text). A time at exactly half a millisecond SQLite may round down in
+// floating point: such an older row's key can be one less.
 func SortMillis(t time.Time) int64 {
 	return t.Unix()*1000 + int64((t.Nanosecond()+500_000)/1_000_000)
 }
 
 // BeforeCreate gives a message created through GORM (replies sent) its
-// sort key.
+// sort key. InsertInbound stages the key of the messages it stores; no
+// other code writes messages.
 func (m *Message) BeforeCreate(*gorm.DB) error {
 	m.CreatedMs = SortMillis(m.CreatedAt)
 	return nil
 }
 
 // sqlTimeLayout is how the driver writes times; stored times compare and
-// sort as text whichever way they were written.
+// sort as text whichever way they were written (messages sort by their
+// integer key, created_ms, instead).
 const sqlTimeLayout = "2006-01-02 15:04:05.999999999-07:00"
 
 func sqlTime(t time.Time) string { return t.UTC().Format(sqlTimeLayout) }

@@ -2,8 +2,11 @@ package models
 
 import (
 	"context"
+	"encoding/base64"
+	"errors"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 )
@@ -33,7 +36,7 @@ func checkSortKeys(t *testing.T, s *Store) {
 	}
 }
 
-func TestSortMillisRoundsAsSQLite(t *testing.T) {
+func TestSortMillisRoundsHalfUp(t *testing.T) {
 	for _, c := range []struct {
 		at   time.Time
 		want int64
@@ -112,5 +115,111 @@ func TestMigrationGivesSortKeys(t *testing.T) {
 	}
 	if want := []int64{7, 2, 3, 4, 5, 1, 6}; !slices.Equal(got, want) {
 		t.Fatalf("inbox order %v, want %v", got, want)
+	}
+}
+
+// TestFigureRowsKeepExactBounds: a message within half a millisecond of a
+// bound has the bound's key, and still falls on its own side of it.
+func TestFigureRowsKeepExactBounds(t *testing.T) {
+	s, _ := openTest(t)
+	ctx := context.Background()
+	l := mustLocation(t, s)
+	from := time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)
+	to := from.AddDate(0, 0, 1)
+	at := []time.Time{
+		from.Add(-400 * time.Microsecond), // the day before, key = from's
+		from,
+		from.Add(time.Hour),
+		to.Add(-300 * time.Microsecond), // the last moment of the day, key = to's
+		to,
+	}
+	var batch []Inbound
+	for i, a := range at {
+		m := inbound(i+1, "hello?", true)
+		m.CreatedAt = a
+		batch = append(batch, m)
+	}
+	if _, err := s.InsertInbound(ctx, l.ID, batch); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := s.FigureRows(ctx, from, to)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []time.Time
+	for _, r := range rows {
+		got = append(got, r.CreatedAt)
+	}
+	if want := at[1:4]; !slices.EqualFunc(got, want, time.Time.Equal) {
+		t.Fatalf("figure rows of [%s, %s) at %v, want %v", from, to, got, want)
+	}
+}
+
+// TestCursorsAcrossTheKey pages through the inbox with cursors of this
+// build and of builds before the sort key (the row's time in
+// nanoseconds): both continue after the same row.
+func TestCursorsAcrossTheKey(t *testing.T) {
+	s, _ := openTest(t)
+	ctx := context.Background()
+	l := mustLocation(t, s)
+	// Two messages share a key: 4 (0.6 ms past t0) and 3 (0.9 ms past).
+	// Each order's first page ends on a row whose time in milliseconds,
+	// cut off rather than rounded, would not be its key.
+	var batch []Inbound
+	for i, at := range []time.Time{t0.Add(-time.Minute), t0.Add(-2 * time.Minute), t0.Add(900 * time.Microsecond), t0.Add(600 * time.Microsecond)} {
+		m := inbound(i+1, "hello?", true)
+		m.CreatedAt = at
+		batch = append(batch, m)
+	}
+	if _, err := s.InsertInbound(ctx, l.ID, batch); err != nil {
+		t.Fatal(err)
+	}
+	ids := func(rows []MessageRow) (out []int64) {
+		for _, r := range rows {
+			out = append(out, r.ID)
+		}
+		return out
+	}
+	enc := func(raw string) string { return base64.RawURLEncoding.EncodeToString([]byte(raw)) }
+	for _, c := range []struct {
+		sort  string
+		first int
+		all   []int64
+	}{
+		{SortNewest, 1, []int64{4, 3, 1, 2}},
+		{SortUrgency, 3, []int64{2, 1, 3, 4}},
+	} {
+		sort := c.sort
+		q := InboxQuery{Filter: FilterNeedsResponse, Sort: sort}
+		all, _, err := s.Inbox(ctx, q)
+		if err != nil || !slices.Equal(ids(all), c.all) {
+			t.Fatalf("%s: %v, %v; want %v", sort, ids(all), err, c.all)
+		}
+		q.Limit = c.first
+		first, next, err := s.Inbox(ctx, q)
+		if err != nil || next == "" {
+			t.Fatalf("%s: first page %v, %q, %v", sort, ids(first), next, err)
+		}
+		last := first[c.first-1].Message
+		old := strconv.FormatInt(last.CreatedAt.UnixNano(), 10) + ":" + strconv.FormatInt(last.ID, 10)
+		if sort == SortUrgency {
+			old = "u:" + strconv.Itoa(last.Priority) + ":" + old
+		}
+		q.Limit = 0
+		for _, after := range []string{next, enc(old)} {
+			q.After = after
+			rest, _, err := s.Inbox(ctx, q)
+			if err != nil {
+				t.Fatalf("%s after %q: %v", sort, after, err)
+			}
+			if got, want := ids(rest), c.all[c.first:]; !slices.Equal(got, want) {
+				t.Fatalf("%s after %q: %v, want %v (all: %v)", sort, after, got, want, ids(all))
+			}
+		}
+	}
+	for _, bad := range []string{enc("mx:1"), enc("m1:0"), enc("um:0:x:1"), enc("v:0:1:1")} {
+		if _, _, err := s.Inbox(ctx, InboxQuery{Filter: FilterNeedsResponse, After: bad}); !errors.Is(err, ErrBadCursor) {
+			t.Errorf("cursor %q: %v, want %v", bad, err, ErrBadCursor)
+		}
 	}
 }
