@@ -1,6 +1,7 @@
 package models
 
 import (
+	"runtime"
 	"sync"
 
 	"modernc.org/libc"
@@ -26,15 +27,16 @@ func keepAllocatorPages() { keepPagesOnce.Do(keepPages) }
 
 var keepPagesOnce sync.Once
 
-// minClassLog and maxClassLog (allocpin_*.go) bound the size classes'
-// logarithms: 16 bytes to the largest block the allocator does not map on
-// its own, a quarter of its page.
-const minClassLog = 4
-
 func keepPages() {
+	// The size classes go from 16 bytes to the largest block the allocator
+	// does not map on its own, a quarter of its page.
+	maxClassLog := 18
+	if runtime.GOOS == "windows" {
+		maxClassLog = 14
+	}
 	tls := libc.NewTLS()
 	defer tls.Close()
-	for log := minClassLog; log <= maxClassLog; log++ {
+	for log := 4; log <= maxClassLog; log++ {
 		// Never freed. A failed allocation only leaves that class as it was.
 		libc.Xmalloc(tls, uint64(1)<<log)
 	}

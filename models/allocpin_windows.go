@@ -1,4 +1,0 @@
-package models
-
-// maxClassLog: modernc.org/memory's pages are 64 KiB on Windows.
-const maxClassLog = 14
